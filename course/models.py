@@ -1,0 +1,198 @@
+"""Model factories for the module's demonstrations.
+
+Every model is a functional Keras 3 model built on ``keras.Input`` and compiled with
+sparse categorical cross-entropy and accuracy, ready for ``fit``. Call
+``keras.utils.set_random_seed`` before a factory to make its weights reproducible.
+"""
+
+from __future__ import annotations
+
+import keras
+
+NUM_PIXELS = 784
+NUM_CLASSES = 10
+LOSS = "sparse_categorical_crossentropy"
+
+
+def _compile(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> keras.Model:
+    model.compile(optimizer=optimizer, loss=LOSS, metrics=["accuracy"])
+    return model
+
+
+def dense_stack(
+    units: list[int] | tuple[int, ...],
+    activation: str = "relu",
+    kernel_initializer="glorot_uniform",
+    name: str = "mlp",
+    output_activation: str = "softmax",
+    input_dim: int = NUM_PIXELS,
+    num_classes: int = NUM_CLASSES,
+) -> keras.Model:
+    """Build an uncompiled MLP ``input_dim -> units... -> num_classes``.
+
+    Hidden layers are named ``hidden_1``, ``hidden_2``, ... and the output layer
+    ``output``, so diagnostics and plots read naturally. Introduced in
+    ``01_common_problems_and_dead_neurons.ipynb``.
+
+    Args:
+        units: sizes of the hidden layers.
+        activation: activation of every hidden layer. Defaults to ``"relu"``.
+        kernel_initializer: initializer (name or object) of every hidden kernel.
+            Defaults to ``"glorot_uniform"``.
+        name: the model's name. Defaults to ``"mlp"``.
+        output_activation: activation of the output layer. Defaults to
+            ``"softmax"``.
+        input_dim: number of input features. Defaults to 784.
+        num_classes: number of output units. Defaults to 10.
+    """
+    inputs = keras.Input(shape=(input_dim,), name="pixels")
+    x = inputs
+    for i, n in enumerate(units, start=1):
+        x = keras.layers.Dense(
+            n,
+            activation=activation,
+            kernel_initializer=keras.initializers.get(kernel_initializer),
+            name=f"hidden_{i}",
+        )(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation=output_activation, name="output"
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def dead_relu_model(
+    units: tuple[int, ...] = (128, 64), learning_rate: float = 1e-5
+) -> keras.Model:
+    """A ReLU network whose hidden units are all dead from the first step.
+
+    Every hidden kernel is the constant -1 and every bias 0, so for non-negative
+    pixels each pre-activation is <= 0, ReLU outputs 0 for every input and no
+    gradient reaches the hidden weights; the tiny SGD learning rate means even the
+    output bias barely moves. Introduced in
+    ``01_common_problems_and_dead_neurons.ipynb``.
+
+    Args:
+        units: sizes of the hidden layers. Defaults to ``(128, 64)``.
+        learning_rate: SGD learning rate. Defaults to ``1e-5``.
+    """
+    model = dense_stack(
+        units,
+        activation="relu",
+        kernel_initializer=keras.initializers.Constant(-1.0),
+        name="dead_relu",
+    )
+    return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))
+
+
+def deep_sigmoid_model(
+    depth: int = 10, units: int = 50, learning_rate: float = 0.01
+) -> keras.Model:
+    """A deep sigmoid network that suffers from vanishing gradients.
+
+    ``depth`` hidden ``Dense(units, sigmoid)`` layers with Glorot initialisation and
+    plain SGD. Each sigmoid multiplies the backward signal by at most 0.25, so the
+    first layers receive gradients orders of magnitude smaller than the last.
+    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+
+    Args:
+        depth: number of hidden layers. Defaults to 10.
+        units: units per hidden layer. Defaults to 50.
+        learning_rate: SGD learning rate. Defaults to ``0.01``.
+    """
+    model = dense_stack([units] * depth, activation="sigmoid", name="deep_sigmoid")
+    return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))
+
+
+def deep_relu_he_model(
+    depth: int = 10, units: int = 50, learning_rate: float = 0.01
+) -> keras.Model:
+    """The same depth as :func:`deep_sigmoid_model`, with ReLU and He initialisation.
+
+    The fix for vanishing gradients, shown side by side with the sigmoid network.
+    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+
+    Args:
+        depth: number of hidden layers. Defaults to 10.
+        units: units per hidden layer. Defaults to 50.
+        learning_rate: SGD learning rate. Defaults to ``0.01``.
+    """
+    model = dense_stack(
+        [units] * depth,
+        activation="relu",
+        kernel_initializer="he_normal",
+        name="deep_relu_he",
+    )
+    return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))
+
+
+def exploding_model(
+    units: tuple[int, ...] = (128, 64, 64),
+    stddev: float = 10.0,
+    learning_rate: float = 10.0,
+    clipnorm: float | None = None,
+) -> keras.Model:
+    """A ReLU network with N(0, stddev) kernels and a huge SGD learning rate.
+
+    With the defaults the activations and gradients grow by orders of magnitude per
+    layer and the loss turns NaN within a few steps. ``clipnorm`` adds gradient
+    clipping (one of the fixes). Introduced in
+    ``02_vanishing_and_exploding_gradients.ipynb``.
+
+    Args:
+        units: sizes of the hidden layers. Defaults to ``(128, 64, 64)``.
+        stddev: standard deviation of the normal kernel initializer. Defaults to
+            ``10.0``.
+        learning_rate: SGD learning rate. Defaults to ``10.0``.
+        clipnorm: clip each gradient to this norm, or ``None`` for no clipping.
+            Defaults to ``None``.
+    """
+    model = dense_stack(
+        units,
+        activation="relu",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=stddev),
+        name="exploding",
+    )
+    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, clipnorm=clipnorm)
+    return _compile(model, optimizer)
+
+
+def model_with_init(
+    initializer="he_normal",
+    units: tuple[int, ...] = (128, 64),
+    activation: str = "relu",
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """The 784-128-64-10 ReLU network with Adam, for comparing initialisers.
+
+    Introduced in ``03_weight_initialization.ipynb``.
+
+    Args:
+        initializer: kernel initializer of the hidden layers (a name such as
+            ``"glorot_uniform"``/``"he_normal"`` or an initializer object). Defaults
+            to ``"he_normal"``.
+        units: sizes of the hidden layers. Defaults to ``(128, 64)``.
+        activation: hidden activation. Defaults to ``"relu"``.
+        learning_rate: Adam learning rate. Defaults to ``1e-3``.
+    """
+    name = initializer if isinstance(initializer, str) else type(initializer).__name__
+    model = dense_stack(
+        units,
+        activation=activation,
+        kernel_initializer=initializer,
+        name=f"init_{name}",
+    )
+    return _compile(model, keras.optimizers.Adam(learning_rate=learning_rate))
+
+
+def broken_model(learning_rate: float = 1e-5) -> keras.Model:
+    """The module's broken model: 784 -> 3 x Dense(1000, sigmoid) -> softmax, SGD 1e-5.
+
+    It hardly learns: the learning rate is tiny and the wide sigmoid layers saturate
+    and shrink the gradients. Exercise 1 asks the student to diagnose and fix it.
+    Introduced in ``05_debugging_checklist.ipynb``.
+
+    Args:
+        learning_rate: SGD learning rate. Defaults to ``1e-5``.
+    """
+    model = dense_stack([1000, 1000, 1000], activation="sigmoid", name="broken")
+    return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))

@@ -1,0 +1,197 @@
+"""course.models and course.diagnostics on synthetic data."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from course import diagnostics as d
+from course import models
+
+
+def test_factories_build_on_keras_input_and_compile():
+    for factory in (
+        models.dead_relu_model,
+        models.deep_sigmoid_model,
+        models.exploding_model,
+        models.model_with_init,
+        models.broken_model,
+    ):
+        model = factory()
+        assert isinstance(model.layers[0], keras.layers.InputLayer)
+        assert model.input_shape == (None, 784)
+        assert model.output_shape == (None, 10)
+        assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_broken_model_is_the_module_one():
+    model = models.broken_model()
+    dense = [ly for ly in model.layers if isinstance(ly, keras.layers.Dense)]
+    assert [ly.units for ly in dense] == [1000, 1000, 1000, 10]
+    assert [ly.activation.__name__ for ly in dense] == ["sigmoid"] * 3 + ["softmax"]
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
+
+
+def test_dead_relu_model_has_all_units_dead(tiny_data):
+    x, _ = tiny_data
+    stats = d.activation_stats(models.dead_relu_model(), x)
+    assert stats["hidden_1"]["dead_fraction"] == 1.0
+    assert stats["hidden_2"]["dead_fraction"] == 1.0
+    assert stats["output"]["dead_fraction"] == 0.0
+
+
+def test_he_model_is_alive(tiny_data):
+    x, _ = tiny_data
+    stats = d.activation_stats(models.model_with_init("he_normal"), x)
+    assert stats["hidden_1"]["dead_fraction"] < 0.2
+    assert stats["hidden_2"]["dead_fraction"] < 0.2
+
+
+def test_dead_means_zero_for_every_input_not_on_average():
+    # Unit 0 is zero for half the samples (sparse, alive); unit 1 always zero.
+    a = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    assert d.dead_fraction(a) == 0.5
+    assert d.dead_fraction(np.ones((3, 4))) == 0.0
+
+
+def test_activation_stats_single_forward_pass(tiny_data, monkeypatch):
+    x, _ = tiny_data
+    model = models.deep_sigmoid_model()
+    calls = []
+    original = keras.Model.predict
+
+    def counting_predict(self, *args, **kwargs):
+        calls.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "predict", counting_predict)
+    stats = d.activation_stats(model, x)
+    assert len(calls) == 1
+    assert len(stats) == 11
+    assert stats["hidden_1"]["saturation_fraction"] is not None
+    assert stats["output"]["saturation_fraction"] is None
+
+
+def test_sigmoid_gradients_vanish_towards_the_input(tiny_data):
+    x, y = tiny_data
+    norms = d.kernel_norms_by_layer(d.gradient_norms(models.deep_sigmoid_model(), x, y))
+    values = list(norms.values())
+    assert list(norms)[0] == "hidden_1" and list(norms)[-1] == "output"
+    assert values[0] / values[-1] < 1e-3
+
+
+def test_he_relu_gradients_do_not_vanish(tiny_data):
+    x, y = tiny_data
+    norms = d.kernel_norms_by_layer(d.gradient_norms(models.deep_relu_he_model(), x, y))
+    values = list(norms.values())
+    assert values[0] / values[-1] > 1e-2
+
+
+def test_gradient_norms_has_kernel_and_bias(tiny_data):
+    x, y = tiny_data
+    norms = d.gradient_norms(models.model_with_init(), x[:64], y[:64])
+    assert set(norms) == {"hidden_1", "hidden_2", "output"}
+    assert set(norms["output"]) == {"kernel", "bias"}
+    assert all(v > 0 for layer in norms.values() for v in layer.values())
+
+
+def test_weight_stats_matches_numpy():
+    model = models.model_with_init()
+    stats = d.weight_stats(model)
+    kernel = model.get_layer("hidden_1").kernel.numpy()
+    assert stats["hidden_1"]["kernel"]["std"] == pytest.approx(kernel.std(), rel=1e-5)
+    assert stats["hidden_1"]["kernel"]["max"] == pytest.approx(kernel.max())
+    assert stats["hidden_1"]["bias"]["norm"] == 0.0
+
+
+def test_initial_loss_check(tiny_data):
+    x, y = tiny_data
+    good = d.check_initial_loss(models.model_with_init("glorot_uniform"), x, y)
+    assert good["expected"] == pytest.approx(math.log(10))
+    assert good["ok"], good
+    bad = d.check_initial_loss(models.exploding_model(), x, y)
+    assert not bad["ok"] and bad["loss"] > 3 * math.log(10)
+
+
+def test_overfit_single_batch_separates_healthy_from_broken(tiny_data):
+    x, y = tiny_data
+    healthy = models.model_with_init()
+    before = [w.copy() for w in healthy.get_weights()]
+    result = d.overfit_single_batch(healthy, x[:32], y[:32])
+    assert result["passed"] and result["final_accuracy"] == 1.0
+    assert all(np.array_equal(a, b) for a, b in zip(before, healthy.get_weights()))
+    broken = d.overfit_single_batch(models.broken_model(), x[:32], y[:32], epochs=30)
+    assert not broken["passed"]
+
+
+def test_architecture_report_flags_mismatches():
+    assert d.architecture_report(models.model_with_init()).ok
+    inputs = keras.Input((784,))
+    h = keras.layers.Dense(4, activation="linear", name="narrow")(inputs)
+    out = keras.layers.Dense(10, activation="softmax")(h)
+    model = keras.Model(inputs, out)
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer="adam",
+    )
+    report = d.architecture_report(model, num_classes=10)
+    text = " ".join(report.issues)
+    assert "from_logits=True" in text
+    assert "bottleneck" in text
+    assert "non-linearity" in text
+    assert "params" in str(report)
+    report = d.architecture_report(models.broken_model())
+    assert any("saturating" in issue for issue in report.issues)
+
+
+def test_find_nonfinite_after_explosion(tiny_data):
+    x, y = tiny_data
+    model = models.exploding_model()
+    assert d.find_nonfinite(model) == []
+    history = model.fit(
+        x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()]
+    )
+    assert not np.isfinite(history.history["loss"][-1])
+    assert "hidden_1/kernel" in d.find_nonfinite(model)
+
+
+def test_diagnose_history_kinds():
+    assert d.diagnose_history({"loss": [2.3, float("nan")]})[0]["kind"] == "exploding"
+    flat = {"loss": [2.30, 2.29, 2.29], "accuracy": [0.1, 0.1, 0.11]}
+    assert d.diagnose_history(flat)[0]["kind"] == "not_learning"
+    over = {
+        "loss": [1.0, 0.5, 0.2, 0.05],
+        "accuracy": [0.7, 0.85, 0.95, 0.99],
+        "val_loss": [0.9, 0.6, 0.7, 0.9],
+        "val_accuracy": [0.7, 0.8, 0.8, 0.79],
+    }
+    assert [f["kind"] for f in d.diagnose_history(over)] == ["overfitting"]
+    healthy = {
+        "loss": [1.0, 0.5, 0.3, 0.25],
+        "accuracy": [0.7, 0.85, 0.9, 0.91],
+        "val_loss": [0.9, 0.5, 0.35, 0.3],
+        "val_accuracy": [0.7, 0.85, 0.89, 0.9],
+    }
+    assert d.diagnose_history(healthy) == []
+    vanishing = d.diagnose_history(healthy, {"a": 1e-7, "b": 1e-2})
+    assert [f["kind"] for f in vanishing] == ["vanishing_gradients"]
+
+
+def test_confusion_pairs_counts():
+    y_true = [0, 0, 0, 1, 1, 2]
+    y_pred = [6, 6, 0, 2, 1, 2]
+    assert d.confusion_pairs(y_true, y_pred, top=5) == [(0, 6, 2), (1, 2, 1)]
+    names = ["a", "b", "c", "d", "e", "f", "g"]
+    assert d.confusion_pairs(y_true, y_pred, names, top=1) == [("a", "g", 2)]
+
+
+def test_integrated_gradients_completeness(tiny_data):
+    x, _ = tiny_data
+    model = models.model_with_init()
+    attributions = d.integrated_gradients(model, x[0], target=3, steps=200)
+    p = model.predict(np.stack([x[0], np.zeros_like(x[0])]), verbose=0)[:, 3]
+    # Completeness axiom: attributions sum to f(x) - f(baseline).
+    assert attributions.shape == (784,)
+    assert attributions.sum() == pytest.approx(p[0] - p[1], abs=2e-3)
