@@ -7,7 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup sysdeps data lab test lint format clean
+NBGRADER := $(PY) -m nbgrader
+ASSIGNMENT := debugging_nn
+EXERCISES := 0[6-8]_exercise_*
+
+.PHONY: help setup sysdeps data lab test lint format clean release check-release \
+	autograde feedback grades demo test-fast bench-notebooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,8 +37,40 @@ lab: data  ## set up, then start JupyterLab on the course
 lint: setup  ## ruff over the code and the notebooks
 	$(PY) -m ruff check .
 
+LESSONS := $(sort $(wildcard source/$(ASSIGNMENT)/0[1-5]_*.ipynb))
+NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	--nbval-cell-timeout 300
+
 test: data lint  ## set up, then run the whole test suite
-	$(PY) -m pytest
+	$(PY) -m pytest tests $(LESSONS) $(NBVAL)
+
+test-fast: setup  ## unit tests only (no notebooks, no grading pipeline)
+	$(PY) -m pytest tests -m "not slow"
+
+bench-notebooks: data  ## execute each lesson notebook and report its wall time
+	$(PY) scripts/bench_notebooks.py
+
+release: setup  ## generate the student version into release/ (commit it)
+	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
+
+check-release: setup  ## fail if release/ is out of date with source/
+	$(PY) -m autograder.pipeline check-release
+
+autograde: release  ## autograde every submitted/<student>/debugging_nn/
+	$(NBGRADER) autograde $(ASSIGNMENT) --force --log-level=WARN \
+		--CourseDirectory.notebook_id='$(EXERCISES)'
+
+feedback: setup  ## HTML feedback for students into feedback/
+	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force --log-level=WARN \
+		--CourseDirectory.notebook_id='$(EXERCISES)'
+
+grades: setup  ## export the gradebook to grades.csv
+	$(NBGRADER) export --to grades.csv --log-level=WARN
+	@$(PY) -m autograder.pipeline table
+
+demo: data  ## the whole instructor cycle on bundled sample submissions
+	$(PY) -m autograder.pipeline samples
+	$(MAKE) --no-print-directory autograde feedback grades
 
 format: setup
 	$(PY) -m ruff format course autograder tests

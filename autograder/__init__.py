@@ -1,0 +1,1 @@
+"""Grading-time code: fixture submissions, feedback sanitising, the grading driver."""

@@ -1,0 +1,64 @@
+"""pytest hooks for the nbval regression run of the lesson notebooks.
+
+- stderr is not compared (TensorFlow may log there on some machines);
+- the notebook kernel shows every DeprecationWarning, and a cell whose output
+  contains a DeprecationWarning from Keras/TensorFlow fails, even in lax mode.
+"""
+
+import os
+import re
+
+import pytest
+
+DEPRECATION = re.compile(r"\b(Pending)?DeprecationWarning\b")
+FROM_KERAS_TF = re.compile(r"keras|tensorflow", re.IGNORECASE)
+KERNEL_ENV = {
+    "PYTHONWARNINGS": "default::DeprecationWarning,default::PendingDeprecationWarning",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
+
+
+def _is_nbval_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _is_nbval_cell(item) and "stderr" not in item.parent.skip_compare:
+            item.parent.skip_compare = tuple(item.parent.skip_compare) + ("stderr",)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """Start each notebook's kernel with KERNEL_ENV (nbval starts it in setup)."""
+    if not _is_nbval_cell(item):
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if not _is_nbval_cell(item) or call.when != "call":
+        return
+    report = outcome.get_result()
+    streams = [
+        out.get("text", "")
+        for out in (getattr(item, "test_outputs", None) or [])
+        if out.get("output_type") == "stream"
+    ]
+    bad = [t for t in streams if DEPRECATION.search(t) and FROM_KERAS_TF.search(t)]
+    if bad and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "Keras/TensorFlow deprecation warning in output:\n" + bad[0]

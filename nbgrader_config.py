@@ -1,0 +1,46 @@
+"""nbgrader configuration for the course (the repository root is the course root)."""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "debugging-nn"
+c.CourseDirectory.assignment_id = "debugging_nn"
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL",
+    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"),
+)
+# Only notebooks are part of the assignment; helper code comes from `course`.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Execution: per-cell limit, and one retry for a kernel that fails to start.
+c.Execute.timeout = 120
+c.Execute.startup_timeout = 120
+c.Execute.execute_retries = 0
+c.ExecutePreprocessor.timeout = 120
+
+# Students deleting a test cell does not remove the test: it is restored from
+# the gradebook before autograding.
+c.OverwriteCells.add_missing_cells = True
+
+# TensorFlow's C++ log and absl warnings are noise, not failures: drop them from
+# stderr so a test cell is not zeroed for them. (The kernel also runs with
+# TF_CPP_MIN_LOG_LEVEL set, so they are rarely printed at all.)
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?m)^(?:[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]|WARNING: All log messages before "
+    r"absl::InitializeLog|To enable the following instructions|This TensorFlow "
+    r"binary is optimized)"
+)
+
+# Students see their test cells' results but never the hidden tests: feedback
+# drops the hidden code and the tracebacks that would quote it.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

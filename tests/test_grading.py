@@ -1,0 +1,172 @@
+"""The nbgrader cycle end to end, in a scratch course root.
+
+One ``nbgrader autograde`` run grades the reference answers (twice, as two
+students, to show the scores are deterministic), the blank release, and every
+fixture submission in ``tests/fixtures/submissions``; then feedback and the grade
+export run on the result.
+"""
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.fixtures import (
+    RELEASE,
+    ROOT,
+    SOURCE,
+    build_submission,
+    fixture_names,
+    load_fixture,
+    substitute_cells,
+)
+from autograder.pipeline import (
+    ASSIGNMENT,
+    EXERCISE_GLOB,
+    exercise_notebooks,
+    reference_sources,
+    write_submission,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def reference_submission() -> dict:
+    return {
+        name: substitute_cells(
+            nbformat.read(RELEASE / name, as_version=4), reference_sources(name)
+        )
+        for name in exercise_notebooks()
+    }
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A graded scratch course: (root, gradebook url, fixture specs)."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(SOURCE, root / "source" / ASSIGNMENT)
+    shutil.copytree(RELEASE, root / "release" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+
+    write_submission("reference", reference_submission(), root)
+    write_submission("reference_again", reference_submission(), root)
+    write_submission(
+        "blank",
+        {n: nbformat.read(RELEASE / n, as_version=4) for n in exercise_notebooks()},
+        root,
+    )
+    specs = {}
+    for name in fixture_names():
+        spec = load_fixture(name)
+        specs[name] = spec
+        write_submission(name, {spec["notebook"]: build_submission(spec)}, root)
+
+    run_nbgrader(
+        root, "autograde", ASSIGNMENT, f"--CourseDirectory.notebook_id={EXERCISE_GLOB}"
+    )
+    return root, f"sqlite:///{root / 'gradebook.db'}", specs
+
+
+def cell_scores(db_url, student, notebook):
+    with Gradebook(db_url) as gb:
+        nb = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+        # Autograded test cells only (manually graded answers are markdown).
+        return {
+            g.name: (g.score, g.max_score)
+            for g in nb.grades
+            if g.cell.cell_type == "code"
+        }
+
+
+def test_reference_scores_full_autograded_marks(course):
+    _, db_url, _ = course
+    for name in exercise_notebooks():
+        notebook = name[: -len(".ipynb")]
+        scores = cell_scores(db_url, "reference", notebook)
+        lost = {k: v for k, v in scores.items() if v[0] < v[1]}
+        assert scores and not lost, f"{notebook}: {lost}"
+
+
+def test_reference_scores_identically_on_repeated_runs(course):
+    _, db_url, _ = course
+    for name in exercise_notebooks():
+        notebook = name[: -len(".ipynb")]
+        assert cell_scores(db_url, "reference", notebook) == cell_scores(
+            db_url, "reference_again", notebook
+        )
+
+
+def test_blank_release_scores_zero(course):
+    _, db_url, _ = course
+    with Gradebook(db_url) as gb:
+        submission = gb.find_submission(ASSIGNMENT, "blank")
+        assert submission.code_score == 0
+        assert gb.find_assignment(ASSIGNMENT).max_code_score > 0
+
+
+def test_every_fixture_loses_exactly_the_points_it_should(course):
+    _, db_url, specs = course
+    assert specs, "no fixture submissions"
+    wrong = {}
+    for name, spec in specs.items():
+        notebook = spec["notebook"][: -len(".ipynb")]
+        scores = cell_scores(db_url, name, notebook)
+        failed = sorted(k for k, (got, most) in scores.items() if got < most)
+        if failed != sorted(spec["expected_failures"]):
+            wrong[name] = {"failed": failed, "expected": spec["expected_failures"]}
+    assert not wrong, wrong
+
+
+def test_fixtures_cover_wrong_and_alternative_correct_answers(course):
+    _, _, specs = course
+    for prefix in ("ex1_", "ex2_", "ex3_"):
+        mine = [s for n, s in specs.items() if n.startswith(prefix)]
+        assert any(s["expected_failures"] for s in mine), prefix
+        assert any(not s["expected_failures"] for s in mine), prefix
+
+
+def test_feedback_hides_hidden_tests(course):
+    root, _, _ = course
+    run_nbgrader(
+        root,
+        "generate_feedback",
+        ASSIGNMENT,
+        "--student=blank",
+        f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
+    )
+    pages = list((root / "feedback" / "blank" / ASSIGNMENT).glob("*.html"))
+    assert len(pages) == len(exercise_notebooks())
+    for page in pages:
+        html = page.read_text()
+        assert "HIDDEN TESTS" not in html
+        assert "Test cell" in html or "test" in html.lower()
+
+
+def test_grades_export(course):
+    root, _, _ = course
+    run_nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    with open(root / "grades.csv") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(rows["reference"]["raw_score"]) > 0
+    assert float(rows["blank"]["raw_score"]) == 0

@@ -1,0 +1,78 @@
+"""The committed student release: up to date, no solutions, contract names kept."""
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.fixtures import RELEASE, SOURCE
+from autograder.pipeline import check_release
+
+CONTRACT = {
+    "06_exercise_fix_broken_model.ipynb": [
+        "ex1_gradient_norms",
+        "ex1_fixed_model",
+        "ex1_diagnosis",
+    ],
+    "07_exercise_lr_warmup.ipynb": ["ex2_lr_warmup"],
+    "08_exercise_training_monitor.ipynb": ["ex3_training_monitor"],
+}
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def _nbgrader(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+def test_release_is_up_to_date_with_source():
+    assert check_release() == []
+
+
+def test_release_has_every_source_notebook():
+    source = sorted(p.name for p in SOURCE.glob("*.ipynb"))
+    assert source, "no source notebooks"
+    assert sorted(p.name for p in RELEASE.glob("*.ipynb")) == source
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RELEASE.glob("*.ipynb")))
+def test_release_hides_solutions_and_hidden_tests(name):
+    text = (RELEASE / name).read_text()
+    for marker in MARKERS:
+        assert marker not in text
+    nb = nbformat.read(RELEASE / name, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], "release notebooks are shipped without outputs"
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_contract_solution_cells_are_stubs(name):
+    nb = nbformat.read(RELEASE / name, as_version=4)
+    cells = {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in nb.cells
+        if "nbgrader" in c.metadata
+    }
+    for grade_id in CONTRACT[name]:
+        assert grade_id in cells, f"{grade_id} missing from {name}"
+        meta = cells[grade_id].metadata["nbgrader"]
+        assert meta["solution"] is True
+        assert "raise NotImplementedError()" in cells[grade_id].source
+    tests = [c for c in cells.values() if c.metadata["nbgrader"].get("grade")]
+    assert any(c.cell_type == "code" for c in tests), "no autograded test cells"
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_passes_on_source_and_fails_on_release():
+    notebooks = sorted(SOURCE.glob("*.ipynb"))
+    result = _nbgrader("validate", *map(str, notebooks))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success! Your notebook passes all the tests." in result.stdout
+    assert "failed" not in result.stdout.lower()
+    for name in CONTRACT:
+        result = _nbgrader("validate", str(RELEASE / name))
+        assert "NotImplementedError" in result.stdout, name
