@@ -6,7 +6,6 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "debugging-nn"
-c.CourseDirectory.assignment_id = "debugging_nn"
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL",
     "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"),

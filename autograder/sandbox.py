@@ -44,6 +44,7 @@ LIMITS = {
     "SANDBOX_NOFILE": 1024,
 }
 STUDENT_DIR = "/home/student/debugging_nn"
+COURSE_ROOT_ENV = "SANDBOX_COURSE_ROOT"  # the course being graded, hidden too
 ISOLATE_ENV = "SANDBOX_ISOLATE"  # "0" disables bubblewrap (limits still apply)
 
 
@@ -137,11 +138,12 @@ def bwrap_command(workdir: Path, runtime_dir: Path, inner: list[str]) -> list[st
         "/tmp",
         "--tmpfs",
         "/run",
-        # Hide the course root and the instructor's home, then re-expose what
-        # the kernel needs: the interpreter, the venv, the helper packages.
-        "--tmpfs",
-        str(ROOT),
     ]
+    # Hide the course roots and the instructor's home, then re-expose what the
+    # kernel needs: the interpreter, the venv, the helper packages.
+    hidden = {ROOT, Path(os.environ.get(COURSE_ROOT_ENV, ROOT)).resolve()}
+    for folder in sorted(hidden):
+        cmd += ["--tmpfs", str(folder)]
     if home != Path("/"):
         cmd += ["--tmpfs", str(home)]
     for needed in (Path(sys.base_prefix), venv, ROOT / "course", ROOT / "autograder"):
@@ -185,25 +187,35 @@ def bwrap_command(workdir: Path, runtime_dir: Path, inner: list[str]) -> list[st
 
 
 def launch_kernel(connection_file: str) -> None:
-    """Entry point of the kernelspec: exec the IPython kernel in the sandbox."""
+    """Entry point of the kernelspec: exec the IPython kernel in the sandbox.
+
+    The sandbox needs ``transport=ipc``: the kernel's sockets live in the folder
+    of the connection's ``ip`` path, which is bound into the sandbox (Jupyter's
+    runtime folder, which holds other kernels' keys, is not). The kernel gets a
+    readable copy of its connection file there.
+    """
     conn = Path(connection_file).resolve()
-    runtime_dir = conn.parent
     workdir = Path.cwd().resolve()
-    inner = [
-        sys.executable,
-        "-m",
-        "autograder.sandbox",
-        "inner",
-        str(conn),
-    ]
-    if os.environ.get(ISOLATE_ENV, "1") != "0" and bwrap_available():
-        # The kernel runs as nobody: let it create its sockets and read its
-        # connection file, and write in the submission's folder.
-        for path in (runtime_dir, workdir):
-            os.chmod(path, os.stat(path).st_mode | 0o777)
-        os.chmod(conn, 0o644)
-        os.execvp("bwrap", bwrap_command(workdir, runtime_dir, _unprivileged(inner)))
-    os.execv(sys.executable, inner)
+    isolate = os.environ.get(ISOLATE_ENV, "1") != "0" and bwrap_available()
+    if not isolate:
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "autograder.sandbox", "inner", str(conn)],
+        )
+    info = json.loads(conn.read_text())
+    if info.get("transport") != "ipc":
+        sys.exit("the grading sandbox needs --KernelManager.transport=ipc")
+    sockets = Path(info["ip"]).resolve().parent
+    sockets.mkdir(parents=True, exist_ok=True)
+    copy = sockets / conn.name
+    copy.write_text(conn.read_text())
+    # The kernel runs as nobody: it must create its sockets, read its
+    # connection file and write in the submission's folder.
+    os.chmod(copy, 0o644)
+    for path in (sockets, workdir):
+        os.chmod(path, os.stat(path).st_mode | 0o777)
+    inner = [sys.executable, "-m", "autograder.sandbox", "inner", str(copy)]
+    os.execvp("bwrap", bwrap_command(workdir, sockets, _unprivileged(inner)))
 
 
 def inner_kernel(connection_file: str) -> None:
