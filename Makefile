@@ -12,7 +12,7 @@ ASSIGNMENT := debugging_nn
 EXERCISES := 0[6-8]_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
-	autograde feedback grades demo test-fast bench-notebooks
+	autograde feedback grades demo test-fast sysdeps-test bench-notebooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,11 +20,14 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[grading,test]'
 	@touch $(STAMP)
 
 sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
 	@scripts/install-system-deps.sh
+
+sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL
+	@scripts/install-system-deps.sh bubblewrap postgresql
 
 setup: sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
 
@@ -41,7 +44,7 @@ LESSONS := $(sort $(wildcard source/$(ASSIGNMENT)/0[1-5]_*.ipynb))
 NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout 300
 
-test: data lint  ## set up, then run the whole test suite
+test: sysdeps-test data lint  ## set up, then run the whole test suite
 	$(PY) -m pytest tests $(LESSONS) $(NBVAL)
 
 test-fast: setup  ## unit tests only (no notebooks, no grading pipeline)

@@ -2,6 +2,15 @@
 
 import os
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    SaveAutoGrades,
+)
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
@@ -32,6 +41,18 @@ c.IgnorePattern.pattern = (
     r"absl::InitializeLog|To enable the following instructions|This TensorFlow "
     r"binary is optimized)"
 )
+
+# nbgrader's autograde steps, with output capped in characters as well as lines
+# (one huge print is one line): autograder.limits.LimitOutputSize.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    "autograder.limits.LimitOutputSize",
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 
 # Students see their test cells' results but never the hidden tests: feedback
 # drops the hidden code and the tracebacks that would quote it.

@@ -76,3 +76,30 @@ def tampering(nb) -> list[str]:
             if pattern.search(cell.source) and reason not in found:
                 found.append(reason)
     return found
+
+
+def repair_metadata(nb) -> list[str]:
+    """Drop nbgrader metadata that nbgrader itself would reject; say what was done.
+
+    A test cell whose metadata was damaged then counts as deleted, and nbgrader
+    restores it from the gradebook (``OverwriteCells.add_missing_cells``), instead
+    of aborting the whole notebook. Works on the staged copy, never the original.
+    """
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    validator = MetadataValidator()
+    repairs, seen = [], set()
+    for index, cell in enumerate(nb.cells, start=1):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        try:
+            validator.validate_cell(cell)
+            grade_id = meta.get("grade_id")
+            if grade_id in seen:
+                raise ValueError(f"duplicate grade_id {grade_id!r}")
+            seen.add(grade_id)
+        except Exception as err:
+            del cell.metadata["nbgrader"]
+            repairs.append(f"cell {index}: damaged nbgrader metadata removed ({err})")
+    return repairs

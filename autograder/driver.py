@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from autograder import sandbox
-from autograder.checks import InvalidNotebook, read_submission, tampering
+from autograder.checks import (
+    InvalidNotebook,
+    read_submission,
+    repair_metadata,
+    tampering,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "debugging_nn"
@@ -90,7 +98,8 @@ def _env(settings: Settings, runtime: Path | None = None) -> dict:
     use_venv_bin()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     env["JUPYTER_PATH"] = str(Path(settings.root) / GRADING / "jupyter")
-    env["PYTHONPATH"] = settings.root
+    # nbgrader imports autograder.* (output limits, feedback) from this repository.
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(ROOT), settings.root]))
     env["SANDBOX_MEMORY_MB"] = str(settings.memory_mb)
     env["SANDBOX_ISOLATE"] = "1" if settings.isolate else "0"
     env[sandbox.COURSE_ROOT_ENV] = settings.root
@@ -113,7 +122,10 @@ def _reason_from_log(log: str) -> str:
         if needle in log:
             return reason
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "ERROR" in ln or "Error" in ln]
+    exceptions = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception): ", ln)]
+    if exceptions:
+        return exceptions[-1][:300]
+    errors = [ln for ln in lines if "ERROR" in ln and "see the the above" not in ln]
     return (errors or lines or ["nbgrader failed without a message"])[-1][:300]
 
 
@@ -133,7 +145,8 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
     except InvalidNotebook as err:
         status = "missing" if not submitted.exists() else "invalid"
         return asdict(Outcome(student, notebook, status, str(err)))
-    flags = tampering(nb)
+    flags = tampering(nb) + repair_metadata(nb)
+    sockets = None
 
     work = Path(
         tempfile.mkdtemp(
@@ -143,14 +156,14 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
     try:
         stage = work / "submitted" / student / assignment
         stage.mkdir(parents=True)
-        shutil.copy2(submitted, stage / submitted.name)
+        nbformat.write(nb, stage / submitted.name)
         stamp = submitted.with_name("timestamp.txt")
         if stamp.exists():
             shutil.copy2(stamp, stage / stamp.name)
         runtime = work / "runtime"
         runtime.mkdir()
-        sockets = work / "sockets"
-        sockets.mkdir()
+        # Unix socket paths are limited to ~107 bytes: keep them short.
+        sockets = Path(tempfile.mkdtemp(prefix="nbg-", dir="/tmp"))
         cmd = nbgrader_cmd(
             settings,
             "autograde",
@@ -212,6 +225,8 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
 
 
 def notebook_score(settings: Settings, student: str, notebook: str):

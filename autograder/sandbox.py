@@ -12,8 +12,9 @@ re-executes the ordinary IPython kernel inside bubblewrap, under resource limits
 * **network**: a new network namespace with no interfaces but loopback; the
   kernel talks to nbgrader over Unix sockets (``transport=ipc``) in a per-run
   runtime directory bound into the sandbox;
-* **processes**: a new PID namespace; the kernel runs as an unprivileged user
-  (``nobody``) with ``RLIMIT_NPROC``, so a fork bomb hits the limit;
+* **processes**: a new PID namespace; the kernel runs as an unprivileged uid of
+  its own with ``RLIMIT_NPROC``, so a fork bomb hits the limit without starving
+  the kernels graded beside it, and everything it started dies with it;
 * **memory, CPU, files**: ``RLIMIT_AS`` (address space), ``RLIMIT_CPU``,
   ``RLIMIT_FSIZE`` and ``RLIMIT_NOFILE``; nbgrader's per-cell timeout and the
   driver's per-notebook wall-clock limit bound the time.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -39,11 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMITS = {
     "SANDBOX_MEMORY_MB": 3072,  # address space; TensorFlow maps ~1.5 GB at import
     "SANDBOX_CPU_SECONDS": 600,
-    "SANDBOX_NPROC": 256,
+    "SANDBOX_NPROC": 512,  # threads count too: TensorFlow starts dozens
     "SANDBOX_FILE_MB": 256,
     "SANDBOX_NOFILE": 1024,
 }
 STUDENT_DIR = "/home/student/debugging_nn"
+SANDBOX_UIDS = (200_000, 265_000)  # unused, unprivileged uids for kernels
 COURSE_ROOT_ENV = "SANDBOX_COURSE_ROOT"  # the course being graded, hidden too
 ISOLATE_ENV = "SANDBOX_ISOLATE"  # "0" disables bubblewrap (limits still apply)
 
@@ -103,11 +106,13 @@ def _unprivileged(cmd: list[str]) -> list[str]:
     """
     if os.getuid() != 0 or shutil.which("setpriv") is None:
         return cmd
-    nobody = pwd.getpwnam("nobody")
+    # A uid of its own per kernel: RLIMIT_NPROC counts processes per uid, so a
+    # fork bomb in one submission cannot starve the kernels graded beside it.
+    uid = SANDBOX_UIDS[0] + secrets.randbelow(SANDBOX_UIDS[1] - SANDBOX_UIDS[0])
     return [
         "setpriv",
-        f"--reuid={nobody.pw_uid}",
-        f"--regid={nobody.pw_gid}",
+        f"--reuid={uid}",
+        f"--regid={pwd.getpwnam('nobody').pw_gid}",
         "--clear-groups",
         "--no-new-privs",
         *cmd,

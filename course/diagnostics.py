@@ -130,7 +130,10 @@ def layer_outputs(
         for layer in model.layers
         if not isinstance(layer, keras.layers.InputLayer)
     ]
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    # A single input as a tensor, not a one-element list: Keras warns when the
+    # structure of what it is called with differs from what it was built on.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [layer.output for layer in layers])
     outputs = probe.predict(x, batch_size=batch_size, verbose=0)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]

@@ -51,7 +51,7 @@ def source_notebook():
             metadata=_meta("mini_add", solution=True),
         ),
         new_code_cell(
-            '"""add adds integers."""\nassert add(1, 2) == 3',
+            '"""add adds integers."""\nassert float(add(1, 2)) == 3.0',
             metadata=_meta("test_mini_visible", grade=True, locked=True, points=2),
         ),
         new_code_cell(
@@ -74,15 +74,32 @@ def make_course(root: Path) -> Path:
     shutil.copy(ROOT / "nbgrader_config.py", root)
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
-         "--force", "--no-db", "--log-level=ERROR"],
-        cwd=root, env=env, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            ASSIGNMENT,
+            "--force",
+            "--no-db",
+            "--log-level=ERROR",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 
-def submit(root: Path, student: str, answer: str | None = None, nb=None,
-           raw: bytes | None = None, extra: dict | None = None) -> Path:
+def submit(
+    root: Path,
+    student: str,
+    answer: str | None = None,
+    nb=None,
+    raw: bytes | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Write ``submitted/<student>/mini/``: the release with ``answer`` as the
     solution cell, or a given notebook ``nb``, or ``raw`` bytes as the file."""
     folder = root / "submitted" / student / ASSIGNMENT

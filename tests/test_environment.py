@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _normalise(spec: str) -> tuple[str, str]:
-    spec = spec.split(";")[0].strip().replace(" ", "")
+    # Extras ("psycopg[binary]") are pip's business; conda names the package.
+    spec = re.sub(r"\[.*?\]", "", spec.split(";")[0].strip().replace(" ", ""))
     m = re.match(r"([A-Za-z0-9_.\-]+)(.*)", spec)
     name = m.group(1).lower().replace("_", "-")
     bounds = ",".join(sorted(m.group(2).split(","))) if m.group(2) else ""
@@ -18,9 +19,8 @@ def _normalise(spec: str) -> tuple[str, str]:
 def _pyproject():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project = data["project"]
-    specs = list(project["dependencies"]) + list(
-        project["optional-dependencies"]["test"]
-    )
+    extras = project["optional-dependencies"]
+    specs = list(project["dependencies"]) + extras["grading"] + extras["test"]
     return dict(_normalise(s) for s in specs), project["requires-python"]
 
 
