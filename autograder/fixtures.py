@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -60,10 +61,30 @@ def substitute_cells(nb, sources: dict[str, str]):
     return nb
 
 
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
+
+
+def reference_sources(notebook: str) -> dict[str, str]:
+    """The reference answers of a source notebook, by solution cell grade_id.
+
+    The ``### BEGIN/END SOLUTION`` marker lines are dropped, as a student's
+    answer would not have them.
+    """
+    nb = nbformat.read(SOURCE / notebook, as_version=4)
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: SOLUTION_MARKERS.sub("", cell.source)
+        for cell in nb.cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+
+
 def build_submission(spec: dict, base: Path = RELEASE):
-    """The student notebook of fixture ``spec``: the release version, edited."""
+    """The student notebook of fixture ``spec``: the release version with the
+    reference answers, except the cells the fixture replaces (so a fixture is
+    wrong in exactly the way it says)."""
     nb = nbformat.read(base / spec["notebook"], as_version=4)
-    return substitute_cells(nb, spec["sources"])
+    sources = {**reference_sources(spec["notebook"]), **spec["sources"]}
+    return substitute_cells(nb, sources)
 
 
 def score_notebook(nb, timeout: int = 300, cwd: Path | None = None) -> dict:

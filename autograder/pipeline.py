@@ -30,13 +30,13 @@ from autograder.fixtures import (
     SOURCE,
     build_submission,
     load_fixture,
+    reference_sources,
     substitute_cells,
 )
 
 ASSIGNMENT = "debugging_nn"
 #: Notebooks with autograded cells; lesson notebooks have none and are not graded.
 EXERCISE_GLOB = "0[6-8]_exercise_*"
-SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True, **kwargs):
@@ -87,21 +87,6 @@ def check_release(release: Path = RELEASE) -> list[str]:
             if not same:
                 problems.append(f"out of date: release/{ASSIGNMENT}/{name}")
         return problems
-
-
-def reference_sources(notebook: str) -> dict[str, str]:
-    """The reference answers of a source notebook, by solution cell grade_id.
-
-    The ``### BEGIN/END SOLUTION`` marker lines are dropped, as a student's
-    answer would not have them.
-    """
-    nb = nbformat.read(SOURCE / notebook, as_version=4)
-    sources = {}
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            sources[meta["grade_id"]] = SOLUTION_MARKERS.sub("", cell.source)
-    return sources
 
 
 def exercise_notebooks() -> list[str]:

@@ -6,10 +6,10 @@ adds what Keras does not ship.
 
 from __future__ import annotations
 
+from course.diagnostics import loss_and_gradients
+
 import keras
 import numpy as np
-
-from course.diagnostics import loss_and_gradients
 
 
 class GradientMonitor(keras.callbacks.Callback):

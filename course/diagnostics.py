@@ -134,9 +134,16 @@ def layer_outputs(
     # structure of what it is called with differs from what it was built on.
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     probe = keras.Model(inputs, [layer.output for layer in layers])
-    outputs = probe.predict(x, batch_size=batch_size, verbose=0)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
+    # Called eagerly, batch by batch: ``predict`` would trace a new tf.function
+    # for every probe model (TensorFlow then warns about retracing).
+    x = np.asarray(x)
+    chunks = [
+        probe(x[i : i + batch_size], training=False)
+        for i in range(0, len(x), batch_size)
+    ]
+    outputs = [
+        np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(layers))
+    ]
     return {layer.name: np.asarray(out) for layer, out in zip(layers, outputs)}
 
 

@@ -43,7 +43,8 @@ def baseline() -> float:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    cpus = os.cpu_count()
+    return f"{platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def main(argv=None) -> int:

@@ -1,13 +1,13 @@
 """course.models and course.diagnostics on synthetic data."""
 
+from course import diagnostics as d
+from course import models
+
 import math
 
 import keras
 import numpy as np
 import pytest
-
-from course import diagnostics as d
-from course import models
 
 
 def test_factories_build_on_keras_input_and_compile():
@@ -59,16 +59,17 @@ def test_dead_means_zero_for_every_input_not_on_average():
 def test_activation_stats_single_forward_pass(tiny_data, monkeypatch):
     x, _ = tiny_data
     model = models.deep_sigmoid_model()
-    calls = []
-    original = keras.Model.predict
+    probes = []
+    original = keras.Model.__init__
 
-    def counting_predict(self, *args, **kwargs):
-        calls.append(self)
-        return original(self, *args, **kwargs)
+    def counting_init(self, *args, **kwargs):
+        probes.append(self)
+        original(self, *args, **kwargs)
 
-    monkeypatch.setattr(keras.Model, "predict", counting_predict)
+    monkeypatch.setattr(keras.Model, "__init__", counting_init)
     stats = d.activation_stats(model, x)
-    assert len(calls) == 1
+    # One multi-output model over all layers, not one model per layer.
+    assert len(probes) == 1
     assert len(stats) == 11
     assert stats["hidden_1"]["saturation_fraction"] is not None
     assert stats["output"]["saturation_fraction"] is None
