@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
+# nbgrader runs `alembic` (from the venv) to create a new gradebook.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 NBGRADER := $(PY) -m nbgrader
 ASSIGNMENT := debugging_nn

@@ -226,7 +226,14 @@ def check_initial_loss(model: keras.Model, x, y, num_classes=None, rtol=0.15) ->
     """
     if num_classes is None:
         num_classes = int(_output_layer(model).output.shape[-1])
-    y_pred = model.predict(x, batch_size=1024, verbose=0)
+    x = np.asarray(x)
+    # Called eagerly in batches (no per-model tf.function tracing, see layer_outputs).
+    y_pred = np.concatenate(
+        [
+            np.asarray(model(x[i : i + 1024], training=False))
+            for i in range(0, len(x), 1024)
+        ]
+    )
     loss = float(model.compute_loss(x=x, y=y, y_pred=y_pred, training=False))
     expected = math.log(num_classes)
     ratio = loss / expected

@@ -1,12 +1,12 @@
 """course.callbacks, course.lr and course.plots."""
 
+from course import diagnostics, lr, models, plots
+from course.callbacks import GradientMonitor
+
 import keras
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-
-from course import diagnostics, lr, models, plots
-from course.callbacks import GradientMonitor
 
 
 def test_gradient_monitor_records_per_layer_norms(tiny_data):

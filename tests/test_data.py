@@ -1,5 +1,7 @@
 """course.data: the split, the search order, and clear errors for bad files."""
 
+from course import data
+
 import gzip
 import os
 import struct
@@ -7,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from course import data
 
 N_TRAIN, N_TEST = data.VAL_SIZE + 40, 30
 

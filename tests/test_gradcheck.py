@@ -1,11 +1,11 @@
 """course.gradcheck: passes correct gradients, catches a planted bug."""
 
+from course import gradcheck
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from course import gradcheck
 
 
 class ScaledGradDense(keras.layers.Layer):
