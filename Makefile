@@ -14,7 +14,8 @@ ASSIGNMENT := debugging_nn
 EXERCISES := 0[6-8]_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
-	autograde feedback grades demo test-fast sysdeps-test bench-notebooks
+	autograde feedback grades demo test-fast sysdeps-test \
+	autograde-plain bench-grading bench-notebooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -61,7 +62,10 @@ release: setup  ## generate the student version into release/ (commit it)
 check-release: setup  ## fail if release/ is out of date with source/
 	$(PY) -m autograder.pipeline check-release
 
-autograde: release  ## autograde every submitted/<student>/debugging_nn/
+autograde: setup  ## autograde every submitted/<student>/debugging_nn/ (sandboxed, parallel)
+	$(PY) -m autograder.driver $(GRADE_ARGS)
+
+autograde-plain: release  ## the same with plain `nbgrader autograde` (no sandbox, one at a time)
 	$(NBGRADER) autograde $(ASSIGNMENT) --force --log-level=WARN \
 		--CourseDirectory.notebook_id='$(EXERCISES)'
 
@@ -73,9 +77,13 @@ grades: setup  ## export the gradebook to grades.csv
 	$(NBGRADER) export --to grades.csv --log-level=WARN
 	@$(PY) -m autograder.pipeline table
 
-demo: data  ## the whole instructor cycle on bundled sample submissions
+demo: data sysdeps-test  ## the whole instructor cycle on bundled sample submissions
 	$(PY) -m autograder.pipeline samples
-	$(MAKE) --no-print-directory autograde feedback grades
+	$(MAKE) --no-print-directory autograde GRADE_ARGS="--force $(GRADE_ARGS)"
+	$(MAKE) --no-print-directory feedback grades
+
+bench-grading: data sysdeps-test  ## seconds per submission: plain nbgrader vs the driver
+	$(PY) scripts/bench_grading.py
 
 format: setup
 	$(PY) -m ruff format course autograder tests

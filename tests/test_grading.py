@@ -1,9 +1,10 @@
-"""The nbgrader cycle end to end, in a scratch course root.
+"""The instructor cycle end to end, in a scratch course root.
 
-One ``nbgrader autograde`` run grades the reference answers (twice, as two
+One run of the documented grade command (``autograder.driver``: nbgrader autograde
+in sandboxed kernels, in parallel) grades the reference answers (twice, as two
 students, to show the scores are deterministic), the blank release, and every
-fixture submission in ``tests/fixtures/submissions``; then feedback and the grade
-export run on the result.
+fixture submission in ``tests/fixtures/submissions``; then nbgrader's feedback and
+grade export run on the result.
 """
 
 import csv
@@ -17,6 +18,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder import driver
 from autograder.fixtures import (
     RELEASE,
     ROOT,
@@ -24,13 +26,13 @@ from autograder.fixtures import (
     build_submission,
     fixture_names,
     load_fixture,
+    reference_sources,
     substitute_cells,
 )
 from autograder.pipeline import (
     ASSIGNMENT,
     EXERCISE_GLOB,
     exercise_notebooks,
-    reference_sources,
     write_submission,
 )
 
@@ -67,7 +69,6 @@ def course(tmp_path_factory):
     shutil.copytree(SOURCE, root / "source" / ASSIGNMENT)
     shutil.copytree(RELEASE, root / "release" / ASSIGNMENT)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
 
     write_submission("reference", reference_submission(), root)
     write_submission("reference_again", reference_submission(), root)
@@ -82,9 +83,13 @@ def course(tmp_path_factory):
         specs[name] = spec
         write_submission(name, {spec["notebook"]: build_submission(spec)}, root)
 
-    run_nbgrader(
-        root, "autograde", ASSIGNMENT, f"--CourseDirectory.notebook_id={EXERCISE_GLOB}"
+    settings = driver.Settings(
+        root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}"
     )
+    students = driver.discover(root, ASSIGNMENT)
+    outcomes = driver.run(settings, students, workers=2, log=print)
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    assert not failed, failed  # wrong answers lose points; nothing crashes
     return root, f"sqlite:///{root / 'gradebook.db'}", specs
 
 
