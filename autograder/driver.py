@@ -157,6 +157,12 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         stage = work / "submitted" / student / assignment
         stage.mkdir(parents=True)
         nbformat.write(nb, stage / submitted.name)
+        # nbgrader zeroes the grades of every assignment notebook missing from the
+        # submission folder: stand-ins keep this student's other grades intact
+        # (only `notebook_id` is executed).
+        for other in (root / "source" / assignment).glob("*.ipynb"):
+            if other.name != submitted.name:
+                (stage / other.name).touch()
         stamp = submitted.with_name("timestamp.txt")
         if stamp.exists():
             shutil.copy2(stamp, stage / stamp.name)
