@@ -38,7 +38,7 @@ data: setup  ## check that Fashion-MNIST is available (downloads it if it must)
 	@$(PY) -m course data
 
 lab: data  ## set up, then start JupyterLab on the course
-	$(VENV)/bin/jupyter lab --notebook-dir=. source/debugging_nn
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lint: setup  ## ruff over the code and the notebooks
 	$(PY) -m ruff check .
