@@ -258,6 +258,7 @@ def ensure_gradebook(settings: Settings, students: list[str]) -> None:
         except Exception:
             needs_assignment = True
     if needs_assignment:
+        (root / GRADING).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=root / GRADING) as tmp:
             subprocess.run(
                 nbgrader_cmd(
