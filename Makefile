@@ -29,8 +29,8 @@ $(STAMP): pyproject.toml
 sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
 	@scripts/install-system-deps.sh
 
-sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL
-	@scripts/install-system-deps.sh bubblewrap postgresql
+sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL, browser
+	@scripts/install-system-deps.sh bubblewrap postgresql chromium
 
 setup: sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
 
