@@ -15,7 +15,7 @@ EXERCISES := 0[6-8]_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
 	autograde feedback grades demo test-fast sysdeps-test \
-	autograde-plain bench-grading bench-notebooks
+	autograde-plain bench-grading bench-notebooks student-kit
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,6 +58,9 @@ bench-notebooks: data  ## execute each lesson notebook and report its wall time
 
 release: setup  ## generate the student version into release/ (commit it)
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
+
+student-kit: setup  ## dist/student-kit(.zip): release + course wheel + set-up README
+	$(PY) scripts/student_kit.py
 
 check-release: setup  ## fail if release/ is out of date with source/
 	$(PY) -m autograder.pipeline check-release

@@ -1,0 +1,156 @@
+"""A student's set-up from the student kit alone (release + built wheel).
+
+The kit is built (``scripts/student_kit.py``, ``make student-kit``) into a temporary
+directory, away from this repository; the set-up command printed in the kit's
+README is run there as written, in a new virtual environment; then the student's
+tools (a lesson executed by Jupyter, nbgrader's validate) run with that
+environment only: no ``source/``, no ``autograder/``, not this checkout's ``.venv``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.fixtures import ROOT
+
+pytestmark = pytest.mark.slow
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import student_kit  # noqa: E402
+
+
+def _student_env(kit: Path, home: Path) -> dict:
+    """The environment of a student's shell in the kit folder (venv activated)."""
+    repo_bins = {str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent)}
+    path = [
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p not in repo_bins
+    ]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VIRTUAL_ENV", "PYTHON", "JUPYTER", "NBGRADER", "JPY_"))
+    }
+    env.update(
+        HOME=str(home),
+        PATH=os.pathsep.join([str(kit / ".venv" / "bin"), *path]),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        MPLBACKEND="Agg",
+    )
+    return env
+
+
+def _run(cmd, kit, env, **kw):
+    return subprocess.run(
+        cmd, cwd=kit, env=env, capture_output=True, text=True, timeout=1200, **kw
+    )
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    """A student's kit folder after the README's set-up command: (kit, env)."""
+    base = tmp_path_factory.mktemp("student")
+    kit = student_kit.build_kit(base / "student-kit")
+    home = base / "home"
+    home.mkdir()
+    env = _student_env(kit, home)
+    readme = (kit / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.+?)\n```", readme)
+    assert len(commands) == 2, readme  # set up, then open the notebooks
+    setup = commands[0]
+    # The documented command, as written, from a shell in the kit folder.
+    result = _run(["bash", "-c", setup], kit, env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return kit, env, commands[1]
+
+
+def test_kit_holds_only_the_release_and_the_wheel(kit):
+    folder, _, _ = kit
+    top = sorted(p.name for p in folder.iterdir() if p.name != ".venv")
+    assert top == ["README.md", "debugging_nn", "wheels"]
+    assert sorted(p.name for p in (folder / "debugging_nn").iterdir()) == sorted(
+        p.name for p in student_kit.RELEASE.glob("*.ipynb")
+    )
+    (wheel,) = (folder / "wheels").iterdir()
+    with zipfile.ZipFile(wheel) as zf:
+        packages = {n.split("/")[0] for n in zf.namelist()}
+    assert packages == {"course", wheel.name.split("-py3")[0] + ".dist-info"}
+    for path in (folder / "debugging_nn").glob("*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert (folder.parent / "student-kit.zip").is_file()
+
+
+def test_kit_checks_reject_a_leaked_solution(tmp_path):
+    """The kit builder refuses a notebook that still carries solution markers."""
+    (tmp_path / "nb.ipynb").write_text('{"source": "### BEGIN SOLUTION"}')
+    with pytest.raises(SystemExit, match="BEGIN SOLUTION"):
+        student_kit.check_kit(tmp_path)
+
+
+def test_student_environment_has_course_not_the_instructor_code(kit):
+    folder, env, _ = kit
+    probe = (
+        "import importlib.util, sys, course, keras, nbgrader;"
+        "print(sys.prefix); print(course.__file__);"
+        "print(importlib.util.find_spec('autograder'))"
+    )
+    result = _run([str(folder / ".venv/bin/python"), "-c", probe], folder, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    prefix, course_file, autograder = result.stdout.split()
+    assert Path(prefix) == folder / ".venv"
+    assert Path(course_file).is_relative_to(folder / ".venv")
+    assert autograder == "None"
+
+
+def test_open_command_starts_jupyterlab_with_nbgrader(kit):
+    folder, env, open_command = kit
+    assert open_command.split()[:2] == [".venv/bin/jupyter", "lab"]
+    labext = _run([".venv/bin/jupyter", "labextension", "list"], folder, env)
+    assert "@jupyter/nbgrader" in labext.stdout + labext.stderr
+    server = _run([".venv/bin/jupyter", "server", "extension", "list"], folder, env)
+    assert "nbgrader.server_extensions.validate_assignment" in (
+        server.stdout + server.stderr
+    )
+
+
+def test_student_runs_a_lesson(kit, tmp_path):
+    folder, env, _ = kit
+    out = tmp_path / "04.ipynb"
+    result = _run(
+        [
+            ".venv/bin/jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--ExecutePreprocessor.timeout=300",
+            "--output",
+            str(out),
+            "debugging_nn/04_gradient_checking.ipynb",
+        ],
+        folder,
+        env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"output_type": "error"' not in out.read_text()
+
+
+def test_student_validates_an_unanswered_exercise(kit):
+    """nbgrader validate (the Validate button) reports the unanswered exercise."""
+    folder, env, _ = kit
+    result = _run(
+        [".venv/bin/nbgrader", "validate", "debugging_nn/07_exercise_lr_warmup.ipynb"],
+        folder,
+        env,
+    )
+    report = result.stdout + result.stderr
+    assert "VALIDATION FAILED" in report, report[-3000:]
+    assert "NameError: name 'LRWarmup' is not defined" in report
