@@ -15,7 +15,7 @@ EXERCISES := 0[6-8]_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
 	autograde feedback grades demo test-fast sysdeps-test \
-	autograde-plain bench-grading bench-notebooks student-kit
+	autograde-plain bench bench-grading bench-notebooks student-kit
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,7 +23,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[grading,test]'
+	$(PY) -m pip install -q -e '.[grading,test,bench]'
 	@touch $(STAMP)
 
 sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
@@ -84,6 +84,9 @@ demo: data sysdeps-test  ## the whole instructor cycle on bundled sample submiss
 	$(PY) -m autograder.pipeline samples
 	$(MAKE) --no-print-directory autograde GRADE_ARGS="--force $(GRADE_ARGS)"
 	$(MAKE) --no-print-directory feedback grades
+
+bench: data sysdeps-test  ## benchmark suite -> bench/results.md (ratios to same-run baselines)
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 bench-grading: data sysdeps-test  ## seconds per submission: plain nbgrader vs the driver
 	$(PY) scripts/bench_grading.py

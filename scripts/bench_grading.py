@@ -3,15 +3,15 @@
 Usage: ``python scripts/bench_grading.py [-n N] [--notebook NAME] [--workers W]``
 (``make bench-grading``). In one run, in two scratch copies of the course, N copies
 of the reference submission are graded (1) sequentially by ``nbgrader autograde``
-and (2) by ``autograder.driver`` (sandboxed kernels on a Dask LocalCluster). The
-plain run is the baseline; the speed-up is its time over the driver's.
+(the baseline), (2) by ``autograder.driver`` with one worker (sandboxed, sequential)
+and (3) by the driver with W workers (sandboxed kernels in parallel on a Dask
+LocalCluster). Times are given as ratios to the baseline's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -31,6 +31,8 @@ from autograder.fixtures import (  # noqa: E402
 )
 from autograder.pipeline import ASSIGNMENT, write_submission  # noqa: E402
 
+NOTEBOOK = "07_exercise_lr_warmup.ipynb"
+
 
 def scratch_course(base: Path, notebook: str, n: int) -> Path:
     import nbformat
@@ -47,79 +49,117 @@ def scratch_course(base: Path, notebook: str, n: int) -> Path:
     return root
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=4, help="submissions (default 4)")
-    parser.add_argument("--notebook", default="07_exercise_lr_warmup.ipynb")
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--out", type=Path, help="also write the table (markdown)")
-    args = parser.parse_args(argv)
+def _plain(tmp: Path, notebook: str, n: int, env: dict) -> float:
+    """Seconds for plain ``nbgrader autograde`` of ``n`` submissions."""
+    root = scratch_course(tmp / "plain", notebook, n)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            ASSIGNMENT,
+            "--force",
+            "--log-level=ERROR",
+            "--CourseDirectory.release_directory=" + str(tmp / "scratch-release"),
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            ASSIGNMENT,
+            "--log-level=ERROR",
+            f"--CourseDirectory.notebook_id={Path(notebook).stem}",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def _driver(tmp: Path, notebook: str, n: int, workers: int) -> tuple[float, int]:
+    """Seconds for ``autograder.driver`` with ``workers`` workers; graded count."""
+    root = scratch_course(tmp / f"driver-{workers}", notebook, n)
+    settings = driver.Settings(
+        root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}"
+    )
+    students = driver.discover(root, ASSIGNMENT)
+    driver.ensure_gradebook(settings, students)  # as for the plain run: untimed
+    start = time.perf_counter()
+    outcomes = driver.run(settings, students, workers=workers, log=lambda _: None)
+    seconds = time.perf_counter() - start
+    graded = sum(
+        o["status"] == "graded" and o["notebook"] == Path(notebook).stem
+        for o in outcomes
+    )
+    return seconds, graded
+
+
+def measure(n: int = 4, notebook: str = NOTEBOOK, workers: int | None = None) -> dict:
+    """Grade ``n`` reference submissions three ways; seconds for each.
+
+    ``plain``: nbgrader autograde, one after another, unsandboxed (the baseline);
+    ``sequential``: the driver with one worker; ``parallel``: with ``workers``.
+    """
+    workers = workers or os.cpu_count() or 1
     driver.use_venv_bin()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:
-        plain_root = scratch_course(Path(tmp) / "plain", args.notebook, args.n)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbgrader",
-                "generate_assignment",
-                ASSIGNMENT,
-                "--force",
-                "--log-level=ERROR",
-                "--CourseDirectory.release_directory="
-                + str(Path(tmp) / "scratch-release"),
-            ],
-            cwd=plain_root,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbgrader",
-                "autograde",
-                ASSIGNMENT,
-                "--log-level=ERROR",
-                f"--CourseDirectory.notebook_id={Path(args.notebook).stem}",
-            ],
-            cwd=plain_root,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        plain = time.perf_counter() - start
+        plain = _plain(Path(tmp), notebook, n, env)
+        sequential, graded_1 = _driver(Path(tmp), notebook, n, 1)
+        parallel, graded_w = _driver(Path(tmp), notebook, n, workers)
+    if graded_1 != n or graded_w != n:
+        raise RuntimeError(f"driver graded {graded_1} and {graded_w} of {n}")
+    return {
+        "n": n,
+        "notebook": notebook,
+        "workers": workers,
+        "plain": plain,
+        "sequential": sequential,
+        "parallel": parallel,
+    }
 
-        drv_root = scratch_course(Path(tmp) / "driver", args.notebook, args.n)
-        settings = driver.Settings(
-            root=str(drv_root), db_url=f"sqlite:///{drv_root / 'gradebook.db'}"
-        )
-        students = driver.discover(drv_root, ASSIGNMENT)
-        driver.ensure_gradebook(settings, students)  # as the plain run, untimed
-        start = time.perf_counter()
-        outcomes = driver.run(
-            settings, students, workers=args.workers, log=lambda _: None
-        )
-        parallel = time.perf_counter() - start
-        graded = sum(o["status"] == "graded" for o in outcomes)
-    n = args.n
-    lines = [
-        f"Autograding {n} x {args.notebook} ({platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {args.workers} Dask workers)",
-        "",
-        "| grader | seconds | s / submission | speed-up |",
-        "|---|---:|---:|---:|",
-        f"| nbgrader autograde (sequential, baseline) | {plain:.1f} | {plain / n:.1f} "
-        "| 1.00 |",
-        f"| autograder.driver (sandboxed, parallel) | {parallel:.1f} | "
-        f"{parallel / n:.1f} | {plain / parallel:.2f} |",
-        "",
-        f"driver graded {graded}/{n * len(driver.exercises(drv_root, ASSIGNMENT))} "
-        "notebooks (the others are absent from these submissions)",
+
+def table(r: dict) -> list[str]:
+    n = r["n"]
+    rows = [
+        ("nbgrader autograde, sequential (baseline)", r["plain"]),
+        ("autograder.driver, sandboxed, 1 worker", r["sequential"]),
+        (f"autograder.driver, sandboxed, {r['workers']} workers", r["parallel"]),
     ]
+    return [
+        f"Autograding {n} submissions of {r['notebook']}",
+        "",
+        "| grader | seconds | s / submission | x baseline time |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {name} | {s:.1f} | {s / n:.1f} | {s / r['plain']:.2f} |"
+            for name, s in rows
+        ],
+        "",
+        f"Parallel speed-up over the driver's own sequential run: "
+        f"{r['sequential'] / r['parallel']:.2f}x.",
+    ]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=4, help="submissions (default 4)")
+    parser.add_argument("--notebook", default=NOTEBOOK)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--out", type=Path, help="also write the table (markdown)")
+    args = parser.parse_args(argv)
+    lines = table(measure(args.n, args.notebook, args.workers))
     print("\n".join(lines))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
