@@ -49,6 +49,7 @@ STUDENT_DIR = "/home/student/debugging_nn"
 SANDBOX_UIDS = (200_000, 265_000)  # unused, unprivileged uids for kernels
 COURSE_ROOT_ENV = "SANDBOX_COURSE_ROOT"  # the course being graded, hidden too
 ISOLATE_ENV = "SANDBOX_ISOLATE"  # "0" disables bubblewrap (limits still apply)
+GUARD_STARTUP = Path(__file__).with_name("guard_startup.py")  # see autograder.guard
 
 
 def limit(name: str) -> int:
@@ -241,7 +242,7 @@ def inner_kernel(connection_file: str) -> None:
         "-f",
         connection_file,
         "--HistoryManager.hist_file=:memory:",
-        "--IPKernelApp.exec_files=" + str(Path(__file__).with_name("guard.py")),
+        f"--IPKernelApp.exec_files={GUARD_STARTUP}",
     ]
     kernelapp.launch_new_instance()
 
