@@ -44,7 +44,11 @@ def source_notebook():
     }
     nb.cells = [
         new_markdown_cell("# Mini exercise\nWrite `add`."),
-        new_code_cell("import numpy as np", metadata=_meta("given", locked=True)),
+        new_code_cell(
+            "import numpy as np\n\n"
+            "CASES = np.array([[-1.5, 1.0, -0.5], [2.0, -3.0, -1.0]])",
+            metadata=_meta("given", locked=True),
+        ),
         new_code_cell(
             'def add(a, b):\n    """Return a + b."""\n    ### BEGIN SOLUTION\n'
             "    return a + b\n    ### END SOLUTION",
@@ -58,7 +62,8 @@ def source_notebook():
             '"""add adds floats."""\n'
             "np.testing.assert_allclose(float(add(0.5, 0.25)), 0.75)\n"
             "### BEGIN HIDDEN TESTS\n"
-            "np.testing.assert_allclose(float(add(-1.5, 1.0)), -0.5)\n"
+            "for a, b, total in CASES:\n"
+            "    np.testing.assert_allclose(float(add(a, b)), total)\n"
             "### END HIDDEN TESTS",
             metadata=_meta("test_mini_hidden", grade=True, locked=True, points=3),
         ),

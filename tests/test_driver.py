@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 
 CORRECT = "def add(a, b):\n    return a + b"
 WRONG = "def add(a, b):\n    return 0"
+# Right on the visible tests (a > 0), wrong on the hidden CASES (a = -1.5).
+HALF = "def add(a, b):\n    return a + b if a > 0 else 0"
 
 
 def _release(root):
@@ -174,6 +176,49 @@ def build_cases(root: Path, port: int) -> dict:
             "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n" + WRONG
         ),
     )
+    # Tampering the kernel guard undoes (autograder.guard): each would score 5.
+    add(
+        "patch_during_test",
+        "graded",
+        0.0,
+        answer=(
+            "import numpy as np\ndef add(a, b):\n"
+            "    np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+            "    return a + b if a > 0 else 0"
+        ),
+    )
+    add(
+        "patch_defaults",
+        "graded",
+        2.0,
+        answer=(
+            "import numpy as np\nf = np.testing.assert_allclose\n"
+            "f.__defaults__ = (1e9,) + f.__defaults__[1:]\n" + HALF
+        ),
+    )
+    add(
+        "swap_code",
+        "graded",
+        2.0,
+        answer=(
+            "import numpy as np\n"
+            "np.testing.assert_allclose.__code__ = (lambda *a, **k: None).__code__\n"
+            + HALF
+        ),
+    )
+    add(
+        "rebind_given_name",
+        "graded",
+        0.0,
+        answer=(
+            "class FakeTesting:\n    def assert_allclose(self, *args, **kwargs):\n"
+            "        pass\n"
+            "class FakeNumpy:\n    testing = FakeTesting()\n"
+            "def add(a, b):\n    globals()['np'] = FakeNumpy()\n"
+            "    return a + b if a > 0 else 0"
+        ),
+    )
+    add("change_given_data", "graded", 2.0, answer="CASES[:] = 0\n" + HALF)
     add(
         "grading_detection",
         "graded",
@@ -256,6 +301,30 @@ def test_tampering_is_flagged_for_review(graded):
     ):
         assert outcomes[student]["flags"], student
     assert not outcomes["correct"]["flags"]
+
+
+GUARDED = (
+    "patch_during_test",
+    "patch_defaults",
+    "swap_code",
+    "rebind_given_name",
+    "change_given_data",
+)
+
+
+def test_guard_undoes_tampering_and_flags_it(graded):
+    """The cheats score as their honest answer, and each is flagged for review."""
+    root, _, _, outcomes, _ = graded
+    for student in GUARDED:
+        reports = [f for f in outcomes[student]["flags"] if "grading guard" in f]
+        assert reports, (student, outcomes[student]["flags"])
+    assert not any("grading guard" in f for f in outcomes["correct"]["flags"])
+    path = root / "autograded" / "patch_during_test" / mini.ASSIGNMENT
+    nb = nbformat.read(path / f"{mini.NOTEBOOK}.ipynb", as_version=4)
+    hidden = _cell(nb, "test_mini_hidden")
+    errors = [o.text for o in hidden.outputs if o.get("name") == "stderr"]
+    assert errors and "this test cell scores 0" in errors[0], hidden.outputs
+    assert "numpy.testing.assert_allclose" in errors[0]
 
 
 def test_huge_output_is_truncated(graded):

@@ -114,6 +114,20 @@ def test_reference_scores_full_autograded_marks(course):
         assert scores and not lost, f"{notebook}: {lost}"
 
 
+def test_no_test_cell_displays_a_value(course):
+    """No test cell ends in a displayed value: nbgrader would read it as the cell's
+    (partial) grade before looking at errors on stderr, the grading guard's too."""
+    root, _, _ = course
+    for name in exercise_notebooks():
+        path = root / "autograded" / "reference" / ASSIGNMENT / name
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade"):
+                kinds = [o.output_type for o in cell.outputs]
+                assert "execute_result" not in kinds, (name, meta["grade_id"])
+
+
 def test_reference_scores_identically_on_repeated_runs(course):
     _, db_url, _ = course
     for name in exercise_notebooks():
