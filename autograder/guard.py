@@ -84,6 +84,7 @@ MODULES = (
 CLASSES = (
     "keras.Model",
     "keras.Sequential",
+    "keras.src.models.functional.Functional",
     "keras.Variable",
     "keras.layers.Layer",
     "keras.layers.Dense",

@@ -159,3 +159,23 @@ def test_hidden_error_display_is_restored(shell, monkeypatch):
     run(shell, "pass")
     assert "showtraceback" not in vars(shell)
     assert type(shell).showsyntaxerror is InteractiveShell.showsyntaxerror
+
+
+def test_keras_training_methods_are_restored(shell, monkeypatch):
+    """Keras's fit lives on the backend trainer, a base of keras.Model."""
+    import keras
+    from keras.src.models.functional import Functional
+
+    real_fit = keras.Model.fit
+    install(shell, monkeypatch, with_manifest=False)
+    run(
+        shell,
+        "import keras\nfrom keras.src.models.functional import Functional\n"
+        "Functional.predict = lambda self, x, **k: 'fake'\n"
+        "trainer = next(c for c in keras.Model.__mro__ if 'fit' in vars(c))\n"
+        "trainer.fit = lambda self, *a, **k: 'fake'\n"
+        "keras.Sequential.fit = lambda self, *a, **k: 'fake'",
+    )
+    run(shell, "pass")
+    assert "predict" not in vars(Functional)
+    assert keras.Model.fit is real_fit and keras.Sequential.fit is real_fit
