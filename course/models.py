@@ -7,6 +7,8 @@ sparse categorical cross-entropy and accuracy, ready for ``fit``. Call
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 
 NUM_PIXELS = 784
@@ -196,3 +198,55 @@ def broken_model(learning_rate: float = 1e-5) -> keras.Model:
     """
     model = dense_stack([1000, 1000, 1000], activation="sigmoid", name="broken")
     return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))
+
+
+#: The methods Keras's own ``fit``/``evaluate``/``predict`` run through; a model
+#: graded on how it trains must not replace any of them.
+TRAINING_API = (
+    "__call__",
+    "compile",
+    "fit",
+    "evaluate",
+    "predict",
+    "train_on_batch",
+    "test_on_batch",
+    "predict_on_batch",
+    "train_step",
+    "test_step",
+    "predict_step",
+    "make_train_function",
+    "make_test_function",
+    "make_predict_function",
+    "compute_loss",
+    "compute_metrics",
+)
+
+
+def training_api_overrides(model: keras.Model) -> list[str]:
+    """Names in ``TRAINING_API`` that ``model`` does not take from Keras itself.
+
+    A model built with ``keras.Sequential`` or ``keras.Model(inputs, outputs)`` (or a
+    ``keras.Model`` subclass that only defines ``__init__``/``call``) returns ``[]``.
+    A method defined on the model instance, or on a class between the model's class
+    and Keras's own ``Model``/``Sequential``/``Functional``, is listed: such a model
+    could fake its training, so exercise 1's tests refuse it. Introduced in
+    ``06_exercise_fix_broken_model.ipynb``.
+
+    Args:
+        model: the model to inspect.
+    """
+    from keras.src.models.functional import Functional
+
+    keras_classes = (keras.Model, keras.Sequential, Functional)
+    mro = type(model).__mro__
+    base = next((cls for cls in mro if cls in keras_classes), None)
+    if base is None:
+        return list(TRAINING_API)
+    instance_attrs = getattr(model, "__dict__", {})
+    return [
+        name
+        for name in TRAINING_API
+        if name in instance_attrs
+        or inspect.getattr_static(type(model), name, None)
+        is not inspect.getattr_static(base, name, None)
+    ]

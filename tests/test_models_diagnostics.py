@@ -34,6 +34,43 @@ def test_broken_model_is_the_module_one():
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
 
 
+def test_training_api_overrides_accepts_plain_keras_models():
+    inputs = keras.Input(shape=(4,))
+    functional = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    sequential = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
+
+    class OwnCall(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    class FunctionalSubclass(keras.Model):
+        pass
+
+    subclassed = FunctionalSubclass(inputs, keras.layers.Dense(2)(inputs))
+    for model in (functional, sequential, OwnCall(), subclassed, models.broken_model()):
+        assert models.training_api_overrides(model) == [], type(model)
+
+
+def test_training_api_overrides_finds_replaced_training():
+    class FakeFit(keras.Sequential):
+        def fit(self, *args, **kwargs):
+            return None
+
+        def train_step(self, data):
+            return {}
+
+    faked = FakeFit([keras.Input(shape=(4,)), keras.layers.Dense(2)])
+    assert models.training_api_overrides(faked) == ["fit", "train_step"]
+    instance = models.broken_model()
+    instance.predict = lambda x, **kwargs: np.zeros((len(x), 10))
+    assert models.training_api_overrides(instance) == ["predict"]
+    assert models.training_api_overrides(object()) == list(models.TRAINING_API)
+
+
 def test_dead_relu_model_has_all_units_dead(tiny_data):
     x, _ = tiny_data
     stats = d.activation_stats(models.dead_relu_model(), x)
