@@ -48,7 +48,7 @@ NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout 300
 
 test: sysdeps-test data lint  ## set up, then run the whole test suite
-	$(PY) -m pytest tests $(LESSONS) $(NBVAL)
+	$(PY) -m pytest --durations=15 tests $(LESSONS) $(NBVAL)
 
 test-fast: setup  ## unit tests only (no notebooks, no grading pipeline)
 	$(PY) -m pytest tests -m "not slow"
