@@ -82,6 +82,33 @@ def kernel_norms_by_layer(norms: dict[str, dict]) -> dict[str, float]:
     return {name: v["kernel"] for name, v in norms.items() if "kernel" in v}
 
 
+def vanishing_layers(norms: dict[str, float], ratio: float = 1e-3) -> list[str]:
+    """Layers whose gradients vanish, relative to the output layer's gradient.
+
+    ``norms`` maps layer names to their kernel-gradient norms, in layer order, so
+    its last entry is the output layer (as :func:`kernel_norms_by_layer` returns
+    them). A layer's gradients vanish when its norm is below ``ratio`` times the
+    last layer's norm: an absolute threshold would depend on the loss, the batch
+    and the layer sizes, the ratio does not. When the last layer's norm is 0 (for
+    example every hidden unit is dead, so the output kernel gets no gradient
+    either) or not finite, no layer is reported: a zero gradient caused by dead
+    units is a dead-neuron problem, and NaN/Inf is a problem of its own. Returns
+    the names in the order of ``norms``. Introduced in
+    ``02_vanishing_and_exploding_gradients.ipynb``.
+
+    Args:
+        norms: kernel-gradient norm of every layer, the output layer last.
+        ratio: a layer whose norm is below ``ratio`` times the last layer's
+            vanishes. Defaults to ``1e-3``.
+    """
+    if not norms:
+        return []
+    reference = float(list(norms.values())[-1])
+    if reference == 0.0 or not math.isfinite(reference):
+        return []
+    return [name for name, norm in norms.items() if float(norm) < ratio * reference]
+
+
 def weight_stats(model: keras.Model) -> dict[str, dict]:
     """Mean, std, min, max and L2 norm of every weight tensor, grouped by layer.
 
@@ -256,6 +283,36 @@ def clone_compiled(model: keras.Model) -> keras.Model:
     optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
     clone.compile(optimizer=optimizer, loss=model.loss, metrics=["accuracy"])
     return clone
+
+
+def update_ratios(model: keras.Model, x, y) -> dict[str, float]:
+    """Size of one optimizer step relative to the weights, per kernel.
+
+    For every layer with a ``kernel`` returns ``||W_after - W_before|| / ||W_before||``
+    after one training step on ``(x, y)`` with the model's own optimizer (from a
+    fresh state) and loss. The step is taken on a copy (:func:`clone_compiled`), so
+    ``model`` is left untouched. CS231n's rule of thumb for a healthy learning rate
+    is a ratio of about 1e-3; ratios far below it mean the weights hardly move.
+    Introduced in ``06_exercise_fix_broken_model.ipynb``.
+
+    Args:
+        model: a compiled Keras model.
+        x: a batch of inputs (one step is taken on the whole batch).
+        y: the matching targets.
+    """
+    clone = clone_compiled(model)
+    layers = [layer for layer in clone.layers if hasattr(layer, "kernel")]
+    before = [np.array(layer.kernel.numpy(), dtype=np.float64) for layer in layers]
+    # One step, eagerly: ``train_on_batch`` would trace a new tf.function for every
+    # copy (TensorFlow then warns about retracing).
+    variables = clone.trainable_variables
+    _, grads = loss_and_gradients(clone, x, y, variables, training=True)
+    clone.optimizer.apply_gradients(zip(grads, variables))
+    ratios = {}
+    for layer, w in zip(layers, before):
+        step = np.asarray(layer.kernel.numpy(), dtype=np.float64) - w
+        ratios[layer.name] = float(np.linalg.norm(step) / np.linalg.norm(w))
+    return ratios
 
 
 def overfit_single_batch(

@@ -187,16 +187,20 @@ def model_with_init(
 
 
 def broken_model(learning_rate: float = 1e-5) -> keras.Model:
-    """The module's broken model: 784 -> 3 x Dense(1000, sigmoid) -> softmax, SGD 1e-5.
+    """The module's broken model: 784 -> 8 x Dense(256, sigmoid) -> softmax, SGD 1e-5.
 
-    It hardly learns: the learning rate is tiny and the wide sigmoid layers saturate
-    and shrink the gradients. Exercise 1 asks the student to diagnose and fix it.
-    Introduced in ``05_debugging_checklist.ipynb``.
+    It hardly learns, for two measurable reasons: one SGD step moves the weights by
+    about 1e-6 of their size (``diagnostics.update_ratios``; about 1e-3 is
+    healthy), and the gradient shrinks by a factor of 4 or more at every sigmoid
+    layer (sigmoid' <= 0.25), so the first layer receives about 1e-5 of the output
+    layer's gradient (lesson 02's criterion for vanishing gradients is 1e-3),
+    although no unit saturates. Exercise 1 asks the student to measure, diagnose
+    and fix it. Introduced in ``05_debugging_checklist.ipynb``.
 
     Args:
         learning_rate: SGD learning rate. Defaults to ``1e-5``.
     """
-    model = dense_stack([1000, 1000, 1000], activation="sigmoid", name="broken")
+    model = dense_stack([256] * 8, activation="sigmoid", name="broken")
     return _compile(model, keras.optimizers.SGD(learning_rate=learning_rate))
 
 

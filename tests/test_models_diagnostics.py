@@ -28,10 +28,44 @@ def test_factories_build_on_keras_input_and_compile():
 def test_broken_model_is_the_module_one():
     model = models.broken_model()
     dense = [ly for ly in model.layers if isinstance(ly, keras.layers.Dense)]
-    assert [ly.units for ly in dense] == [1000, 1000, 1000, 10]
-    assert [ly.activation.__name__ for ly in dense] == ["sigmoid"] * 3 + ["softmax"]
+    assert [ly.units for ly in dense] == [256] * 8 + [10]
+    assert [ly.activation.__name__ for ly in dense] == ["sigmoid"] * 8 + ["softmax"]
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
+
+
+def test_broken_model_has_exactly_the_problems_its_docstring_names(tiny_data):
+    """Exercise 1's key rests on these measurements: tiny steps and vanishing
+    gradients, but no saturation."""
+    x, y = tiny_data
+    for seed in (0, 1, 2):
+        keras.utils.set_random_seed(seed)
+        model = models.broken_model()
+        norms = d.kernel_norms_by_layer(d.gradient_norms(model, x[:256], y[:256]))
+        values = list(norms.values())
+        assert values[0] / values[-1] < 1e-3 / 5  # lesson 02's criterion, margin 5x
+        stats = d.activation_stats(model, x[:256])
+        saturation = [s["saturation_fraction"] for s in stats.values()]
+        assert max(v for v in saturation if v is not None) < 0.01
+        # Every step moves the weights by less than 1e-5 of their size (about 1e-3
+        # is healthy): a learning rate far too small.
+        assert max(d.update_ratios(model, x[:256], y[:256]).values()) < 1e-5
+
+
+def test_update_ratios_measure_one_step_on_a_copy(tiny_data):
+    x, y = tiny_data
+    model = models.model_with_init()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss=model.loss)
+    before = [w.copy() for w in model.get_weights()]
+    small = d.update_ratios(model, x[:64], y[:64])
+    assert list(small) == ["hidden_1", "hidden_2", "output"]
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=model.loss)
+    large = d.update_ratios(model, x[:64], y[:64])
+    # Plain SGD: the step is lr * gradient, so ten times the rate, ten times the step.
+    for name in small:
+        assert large[name] == pytest.approx(10 * small[name], rel=1e-3)
+        assert 0 < small[name] < 1
 
 
 def test_training_api_overrides_accepts_plain_keras_models():
@@ -233,3 +267,39 @@ def test_integrated_gradients_completeness(tiny_data):
     # Completeness axiom: attributions sum to f(x) - f(baseline).
     assert attributions.shape == (784,)
     assert attributions.sum() == pytest.approx(p[0] - p[1], abs=2e-3)
+
+
+def test_vanishing_layers_flags_the_deep_sigmoid_network(tiny_data):
+    x, y = tiny_data
+    norms = d.kernel_norms_by_layer(d.gradient_norms(models.deep_sigmoid_model(), x, y))
+    flagged = d.vanishing_layers(norms)
+    assert flagged[0] == "hidden_1" and "output" not in flagged
+    # Names come back in layer order.
+    assert flagged == [name for name in norms if name in flagged]
+
+
+def test_vanishing_layers_leaves_healthy_networks_alone(tiny_data):
+    x, y = tiny_data
+    norms = d.kernel_norms_by_layer(d.gradient_norms(models.deep_relu_he_model(), x, y))
+    assert d.vanishing_layers(norms) == []
+    assert d.vanishing_layers({"hidden_1": 0.5, "hidden_2": 0.8, "output": 1.0}) == []
+
+
+def test_vanishing_layers_ignores_an_output_without_gradient():
+    # Every hidden unit dead: nothing reaches the output kernel either. That is
+    # reported as dead neurons, not as vanishing gradients.
+    assert d.vanishing_layers({"hidden_1": 0.0, "hidden_2": 0.0, "output": 0.0}) == []
+    assert d.vanishing_layers({"hidden_1": 1e-9, "output": float("nan")}) == []
+    assert d.vanishing_layers({}) == []
+
+
+def test_vanishing_layers_honours_the_ratio():
+    norms = {"hidden_1": 1e-6, "hidden_2": 1e-2, "hidden_3": 0.5, "output": 1.0}
+    assert d.vanishing_layers(norms) == ["hidden_1"]
+    assert d.vanishing_layers(norms, ratio=0.1) == ["hidden_1", "hidden_2"]
+    assert d.vanishing_layers(norms, ratio=1e-7) == []
+    # The ratio is relative: scaling every norm changes nothing.
+    scaled = {name: 1e-4 * norm for name, norm in norms.items()}
+    assert d.vanishing_layers(scaled) == ["hidden_1"]
+    # A ratio above 1 flags the output layer too.
+    assert d.vanishing_layers(norms, ratio=10.0) == list(norms)

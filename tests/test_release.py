@@ -6,7 +6,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.fixtures import RELEASE, SOURCE
+from autograder.fixtures import RELEASE, SOURCE, build_submission, load_fixture
 from autograder.pipeline import check_release
 
 CONTRACT = {
@@ -82,3 +82,32 @@ def test_nbgrader_validate_passes_on_source_and_fails_on_release():
     for name in CONTRACT:  # the unanswered student version must not validate
         result = _nbgrader("validate", str(RELEASE / name))
         assert "VALIDATION FAILED" in result.stdout, name
+
+
+def test_keras2_idiom_fixture_really_warns():
+    """The fixture below is only a test of the grader if Keras 3 warns about it."""
+    import warnings
+
+    import keras
+
+    namespace = {"keras": keras}
+    exec(load_fixture("ex1_alt_keras2_idiom")["sources"]["ex1_fixed_model"], namespace)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        namespace["create_fixed_model"]()
+    assert any("input_shape" in str(w.message) for w in caught)
+
+
+@pytest.mark.slow
+def test_validate_accepts_correct_answers_in_other_idioms(tmp_path):
+    """Validate agrees with the grader: a correct model in the Keras 2 idiom (Keras 3
+    warns on stderr) and a keras.Model subclass with its own call both pass."""
+    paths = []
+    for name in ("ex1_alt_keras2_idiom", "ex1_alt_subclassed"):
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(build_submission(load_fixture(name)), path)
+        paths.append(str(path))
+    result = _nbgrader("validate", *paths)
+    assert result.stdout.count("Success! Your notebook passes all the tests.") == 2, (
+        result.stdout + result.stderr
+    )
