@@ -49,6 +49,10 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     "autograder.limits.LimitOutputSize",
+    # A displayed value never counts as a test's grade, and nothing a person
+    # views later (formgrader, feedback) can run student HTML/JavaScript.
+    "autograder.outputs.ResultsAreNotGrades",
+    "autograder.outputs.SanitizeStudentHTML",
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,

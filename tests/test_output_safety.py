@@ -1,0 +1,98 @@
+"""Outputs grade nothing and run nothing, with plain ``nbgrader autograde``.
+
+The rules live in nbgrader's autograde chain (``nbgrader_config.py``,
+``autograder.outputs``), so the plain command, the formgrader's button and the
+driver all apply them; this test uses the plain command on the mini course.
+"""
+
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_markdown_cell
+from nbgrader.api import Gradebook
+
+from tests import mini_course as mini
+
+pytestmark = pytest.mark.slow
+
+WRONG_BUT_DISPLAYS = (
+    "def add(a, b):\n"
+    "    get_ipython().displayhook('ok')  # nbgrader read this as the test's grade\n"
+    "    return 0"
+)
+CORRECT_WITH_SCRIPTS = (
+    "from IPython.display import HTML, Javascript, display\n"
+    "display(HTML('<b>bold</b><script>alert(1)</script>'\n"
+    "             '<img src=x onerror=\"alert(2)\">'))\n"
+    "display(Javascript('alert(3)'))\n"
+    "def add(a, b):\n"
+    "    return a + b"
+)
+ANSWER_WITH_SCRIPT = "My answer <script>alert(4)</script><img src=y onerror=alert(5)>"
+
+
+def _nbgrader(root, *args):
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
+    env["PYTHONPATH"] = str(mini.ROOT)
+    # nbgrader runs ``alembic`` from this environment to create the gradebook.
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env["PATH"]])
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("outputs")
+    mini.make_course(root)
+    _nbgrader(root, "generate_assignment", mini.ASSIGNMENT, "--force")
+    mini.submit(root, "displays_ok", answer=WRONG_BUT_DISPLAYS)
+    path = mini.submit(root, "scripts", answer=CORRECT_WITH_SCRIPTS)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(new_markdown_cell(ANSWER_WITH_SCRIPT))
+    nbformat.write(nb, path)
+    _nbgrader(root, "autograde", mini.ASSIGNMENT, "--force")
+    _nbgrader(root, "generate_feedback", mini.ASSIGNMENT, "--force")
+    return root
+
+
+def _score(root, student):
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return gb.find_submission(mini.ASSIGNMENT, student).score
+
+
+def test_a_displayed_value_is_not_a_grade(graded):
+    """A wrong answer that calls displayhook from inside the test scores 0."""
+    assert _score(graded, "displays_ok") == 0.0
+
+
+def test_a_correct_answer_with_html_output_keeps_its_marks(graded):
+    assert _score(graded, "scripts") == 5.0
+
+
+def test_autograded_notebook_and_feedback_run_no_student_script(graded):
+    """What the formgrader and the feedback render holds no live student script."""
+    folder = mini.ASSIGNMENT
+    autograded = graded / "autograded" / "scripts" / folder / f"{mini.NOTEBOOK}.ipynb"
+    feedback = graded / "feedback" / "scripts" / folder / f"{mini.NOTEBOOK}.html"
+    nb = nbformat.read(autograded, as_version=4)
+    outputs = str([c.get("outputs") for c in nb.cells])  # the code is only text
+    for text in (outputs, feedback.read_text()):
+        assert "<script>alert" not in text
+        assert "<img src=x onerror" not in text and "<img src=y onerror" not in text
+        assert "alert(3)" not in outputs  # the JavaScript output is dropped
+        assert "application/javascript" not in text
+    nb = nbformat.read(autograded, as_version=4)
+    assert "&lt;script&gt;alert(4)" in nb.cells[-1].source  # shown as text
+    # The course's own (locked) markdown is left exactly as written.
+    release = graded / "release" / folder / f"{mini.NOTEBOOK}.ipynb"
+    assert nb.cells[0].source == nbformat.read(release, as_version=4).cells[0].source
