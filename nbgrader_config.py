@@ -6,8 +6,10 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
@@ -29,8 +31,16 @@ c.Execute.execute_retries = 0
 c.ExecutePreprocessor.timeout = 120
 
 # Students deleting a test cell does not remove the test: it is restored from
-# the gradebook before autograding.
+# the gradebook before autograding, where it was (autograder.cells.RestoreCells
+# also anchors on given cells, where nbgrader 0.9.6 raises KeyError).
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    "autograder.cells.RestoreCells",
+    CheckCellMetadata,
+]
 
 # TensorFlow's C++ log and absl warnings are noise, not failures: drop them from
 # stderr so a test cell is not zeroed for them. (The kernel also runs with
@@ -45,7 +55,10 @@ c.IgnorePattern.pattern = (
 # nbgrader's autograde steps, with output capped in characters as well as lines
 # (one huge print is one line): autograder.limits.LimitOutputSize.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    # Submissions run in the grading sandbox (autograder.sandbox); test cells
+    # with a trusted checker run without their hidden part, which is checked
+    # from this process instead (autograder.trusted).
+    "autograder.trusted.SandboxExecute",
     IgnorePattern,
     ClearMetadataPreprocessor,
     "autograder.limits.LimitOutputSize",
@@ -57,6 +70,13 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# Trusted checks per notebook (autograder.trusted, autograder/checkers/): they
+# grade these notebooks' test cells from the grader's process, and the cells'
+# hidden parts never run in (or reach) the student's kernel.
+c.SandboxExecute.checkers = {
+    "07_exercise_lr_warmup": "autograder.checkers.lr_warmup",
+}
 
 # Students see their test cells' results but never the hidden tests: feedback
 # drops the hidden code and the tracebacks that would quote it.

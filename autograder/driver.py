@@ -12,13 +12,15 @@ lost with a dying worker are retried by Dask; what still fails is recorded.
 Every (student, notebook) ends in the ledger ``.grading/ledger.json`` as
 ``graded`` (with its score), or ``failed``/``invalid``/``missing`` with a readable
 reason and a grade row of 0 in the gradebook. Re-running grades only what is not
-``graded`` yet (``--force`` re-grades everything). The gradebook is nbgrader's:
+``graded`` yet for the same submitted content and still in the gradebook
+(``--force`` re-grades everything). The gradebook is nbgrader's:
 SQLite by default, PostgreSQL (or any SQLAlchemy URL) with ``--db``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -98,12 +100,10 @@ def use_venv_bin() -> None:
 def _env(settings: Settings, runtime: Path | None = None) -> dict:
     use_venv_bin()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    env["JUPYTER_PATH"] = str(Path(settings.root) / GRADING / "jupyter")
     # nbgrader imports autograder.* (output limits, feedback) from this repository.
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(ROOT), settings.root]))
     env["SANDBOX_MEMORY_MB"] = str(settings.memory_mb)
     env["SANDBOX_ISOLATE"] = "1" if settings.isolate else "0"
-    env[sandbox.COURSE_ROOT_ENV] = settings.root
     if runtime is not None:
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)
     return env
@@ -187,7 +187,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         status = "missing" if not submitted.exists() else "invalid"
         return asdict(Outcome(student, notebook, status, str(err)))
     flags = tampering(nb) + repair_metadata(nb)
-    sockets = None
 
     work = Path(
         tempfile.mkdtemp(
@@ -209,8 +208,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
             shutil.copy2(stamp, stage / stamp.name)
         runtime = work / "runtime"
         runtime.mkdir()
-        # Unix socket paths are limited to ~107 bytes: keep them short.
-        sockets = Path(tempfile.mkdtemp(prefix="nbg-", dir="/tmp"))
         cmd = nbgrader_cmd(
             settings,
             "autograde",
@@ -221,11 +218,8 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
             f"--CourseDirectory.submitted_directory={stage.parents[1]}",
             f"--CourseDirectory.autograded_directory={work / 'autograded'}",
             f"--CourseDirectory.notebook_id={notebook}",
-            f"--Execute.kernel_name={sandbox.KERNEL_NAME}",
             f"--Execute.timeout={settings.cell_timeout}",
             "--Execute.execute_retries=0",
-            "--KernelManager.transport=ipc",
-            f"--KernelManager.ip={sockets / 'kernel'}",
         )
         env = _env(settings, runtime)
         env[guard.MANIFEST_ENV] = guard_manifest(settings, notebook)
@@ -275,8 +269,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if sockets is not None:
-            shutil.rmtree(sockets, ignore_errors=True)
 
 
 def notebook_score(settings: Settings, student: str, notebook: str):
@@ -354,7 +346,13 @@ def record_zero(settings: Settings, outcome: dict) -> None:
 
 
 class Ledger:
-    """``.grading/ledger.json``: the latest outcome per (student, notebook)."""
+    """``.grading/ledger.json``: the latest outcome per (student, notebook).
+
+    A record counts as done only for the submission it was made from (keyed by
+    the notebook's content, so a resubmission is graded again) and only while
+    the gradebook still holds its grades (after ``make clean`` or with another
+    ``--db``, everything is graded again).
+    """
 
     def __init__(self, root: Path):
         self.path = root / GRADING / "ledger.json"
@@ -363,14 +361,37 @@ class Ledger:
     def key(self, student, notebook):
         return f"{student}/{notebook}"
 
-    def done(self, student, notebook) -> bool:
-        return self.data.get(self.key(student, notebook), {}).get("status") == "graded"
+    def done(self, student, notebook, digest: str) -> bool:
+        record = self.data.get(self.key(student, notebook), {})
+        return record.get("status") == "graded" and record.get("digest") == digest
 
     def record(self, outcome: dict) -> None:
         self.data[self.key(outcome["student"], outcome["notebook"])] = outcome
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         tmp.replace(self.path)
+
+
+def submission_digest(root: Path, assignment: str, student: str, notebook: str):
+    """SHA-256 of the submitted notebook (``"missing"`` if there is none)."""
+    path = root / "submitted" / student / assignment / f"{notebook}.ipynb"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def graded_in_gradebook(settings: Settings, student: str, notebook: str) -> bool:
+    """Does the gradebook hold autograded scores for this notebook?"""
+    from nbgrader.api import Gradebook
+
+    try:
+        with Gradebook(settings.db_url) as gb:
+            nb = gb.find_submission_notebook(notebook, settings.assignment, student)
+            grades = [g for g in nb.grades if g.cell.cell_type == "code"]
+            return bool(grades) and all(g.auto_score is not None for g in grades)
+    except Exception:
+        return False
 
 
 def discover(root: Path, assignment: str, only: list[str] | None = None) -> list[str]:
@@ -425,13 +446,19 @@ def run(
     use_venv_bin()
     root = Path(settings.root)
     (root / GRADING / "work").mkdir(parents=True, exist_ok=True)
-    sandbox.install_kernelspec(root / GRADING / "jupyter")
     ensure_gradebook(settings, students)
     ledger = Ledger(root)
     todo, outcomes = [], []
+    digests = {}
     for student in students:
         for notebook in exercises(root, settings.assignment):
-            if not force and ledger.done(student, notebook):
+            digest = submission_digest(root, settings.assignment, student, notebook)
+            digests[student, notebook] = digest
+            if (
+                not force
+                and ledger.done(student, notebook, digest)
+                and graded_in_gradebook(settings, student, notebook)
+            ):
                 outcome = dict(ledger.data[ledger.key(student, notebook)])
                 outcome["skipped"] = True
                 outcomes.append(outcome)
@@ -471,6 +498,7 @@ def run(
                     )
                 if outcome["status"] != "graded":
                     record_zero(settings, outcome)
+                outcome["digest"] = digests[student, notebook]
                 ledger.record(outcome)
                 outcomes.append(outcome)
                 done += 1

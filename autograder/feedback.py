@@ -10,6 +10,7 @@ output of a cell that had hidden tests to its exception type and message.
 
 from __future__ import annotations
 
+from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown in feedback)"
@@ -19,6 +20,11 @@ class HideHiddenTests(ClearHiddenTests):
     """Drop hidden test code and the tracebacks that quote it from feedback."""
 
     def preprocess_cell(self, cell, resources, cell_index):
+        # Only the course's test cells have hidden regions; a student's cell
+        # that contains the marker is their text (and an unended region in it
+        # made nbgrader's ClearHiddenTests abort the student's feedback).
+        if not (utils.is_grade(cell) and utils.is_locked(cell)):
+            return cell, resources
         had_hidden = (
             cell.cell_type == "code" and self.begin_test_delimeter in cell.source
         )

@@ -2,13 +2,13 @@
 
 ``make_course(root)`` writes ``source/mini/mini_exercise.ipynb`` (one solution
 cell ``add``, a visible and a hidden test) and the course's real
-``nbgrader_config.py``, then generates the release with nbgrader. The robustness
+``nbgrader_config.py`` with the mini checkers (``tests/mini_checks.py``), then
+generates the release with nbgrader. The robustness
 cases (infinite loops, memory bombs, dead kernels, tampering...) are about the
 driver, not the exercise, so they run here in seconds instead of minutes.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +54,11 @@ def source_notebook():
             "    return a + b\n    ### END SOLUTION",
             metadata=_meta("mini_add", solution=True),
         ),
+        # A given cell right before a test: nbgrader 0.9.6 cannot restore a
+        # deleted test cell that follows one (autograder.cells).
+        new_code_cell(
+            'NOTE = "add is tested below"', metadata=_meta("given_note", locked=True)
+        ),
         new_code_cell(
             '"""add adds integers."""\nassert float(add(1, 2)) == 3.0',
             metadata=_meta("test_mini_visible", grade=True, locked=True, points=2),
@@ -76,7 +81,11 @@ def make_course(root: Path) -> Path:
     src = root / "source" / ASSIGNMENT
     src.mkdir(parents=True)
     nbformat.write(source_notebook(), src / f"{NOTEBOOK}.ipynb")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    config = (ROOT / "nbgrader_config.py").read_text()
+    # The hidden test's trusted twin (autograder.trusted): graded outside the
+    # student's process.
+    config += '\nc.SandboxExecute.checkers = {"mini_exercise": "tests.mini_checks"}\n'
+    (root / "nbgrader_config.py").write_text(config)
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     subprocess.run(
         [

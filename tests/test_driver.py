@@ -6,7 +6,9 @@ gradebook (0 where nothing runs) and a readable reason, the correct one must
 score full marks, and the run must finish.
 """
 
+import dataclasses
 import json
+import os
 import socket
 import threading
 from pathlib import Path
@@ -17,6 +19,10 @@ from nbgrader.api import Gradebook
 
 from autograder import driver
 from tests import mini_course as mini
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "grader-secret-7f3a"
+VICTIM = "/tmp/debugging-nn-victim.txt"
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +62,9 @@ def build_cases(root: Path, port: int) -> dict:
         cases[student] = (status, score)
 
     add("correct", "graded", 5.0, answer=CORRECT)
-    add("infinite_loop", "failed", 0.0, answer="while True:\n    pass")
+    # Interrupted at the cell time limit (by message: the kernel is in its own
+    # PID namespace); the rest of the notebook is graded.
+    add("infinite_loop", "graded", 0.0, answer="while True:\n    pass")
     add("memory_bomb", "graded", 0.0, answer="x = bytearray(16 * 1024**3)\n" + CORRECT)
     add("os_exit", "failed", 0.0, answer="import os\nos._exit(3)")
     add("sys_exit", "graded", 0.0, answer="import sys\nsys.exit(1)")
@@ -78,6 +86,10 @@ def build_cases(root: Path, port: int) -> dict:
     nb = _with_answer(root, CORRECT)
     nb.cells = [c for c in nb.cells if "test_mini" not in str(c.metadata)]
     add("deleted_tests", "graded", 5.0, nb=nb)
+    nb = _with_answer(root, CORRECT)
+    nb.cells = [c for c in nb.cells if "test_mini" not in str(c.metadata)]
+    nb.cells = [c for c in nb.cells if "given_note" not in str(c.metadata)]
+    add("deleted_given_and_tests", "graded", 5.0, nb=nb)
     nb = _with_answer(root, WRONG)
     for c in nb.cells:
         if "test_mini" in str(c.metadata):
@@ -228,6 +240,140 @@ def build_cases(root: Path, port: int) -> dict:
             "    return a + b if os.environ.get('NBGRADER_EXECUTION') else 0"
         ),
     )
+    # Issue #14: attacks on the grader itself. Each scores what the same answer
+    # without the trick scores, and nothing outside the sandbox changes.
+    plant = (
+        "import os\n"
+        "for name in set(os.listdir('.')) | {{'mini_exercise.ipynb'}}:\n"
+        "    try:\n        os.remove(name)\n    except OSError:\n        pass\n"
+        "    try:\n        os.symlink({target!r}, name)\n    except OSError:\n"
+        "        pass\n"
+    )
+    add("symlink_victim", "graded", 5.0, answer=plant.format(target=VICTIM) + CORRECT)
+    add(
+        "symlink_gradebook",
+        "graded",
+        5.0,
+        answer=plant.format(target=course + "/gradebook.db") + CORRECT,
+    )
+    add(
+        "read_secrets",
+        "graded",
+        0.0,
+        answer=(
+            # The secret is spelled backwards: the notebook must not hold it.
+            f"import os\nsecret = {SECRET[::-1]!r}[::-1]\n"
+            "leak = [k for k, v in os.environ.items() if secret in v\n"
+            f"        or {course!r} in v or k.startswith(('NBGRADER', 'SANDBOX'))]\n"
+            "leak += [p for p in ('/proc/1/environ', '/proc/self/environ')\n"
+            "         if secret.encode() in open(p, 'rb').read()]\n"
+            "def add(a, b):\n    return a + b if leak else 0"
+        ),
+    )
+    add(
+        "other_checkout",
+        "graded",
+        0.0,
+        answer=(
+            "import glob\n"
+            f"found = glob.glob({str(REPO)!r} + '/source/**/*.ipynb', recursive=True)\n"
+            f"found += glob.glob({str(REPO)!r} + '/autograder/*.py')\n"
+            "def add(a, b):\n    return a + b if found else 0"
+        ),
+    )
+    # Four children of 1 GB each: under RLIMIT_AS one by one, over the
+    # kernel's 3 GB as a whole.
+    add(
+        "fork_memory",
+        "graded",
+        0.0,
+        answer=(
+            "import os\npids = []\nfor _ in range(4):\n    pid = os.fork()\n"
+            "    if pid == 0:\n        block = b'x' * (1024 ** 3)\n"
+            "        import time\n        time.sleep(2)\n        os._exit(0)\n"
+            "    pids.append(pid)\n"
+            "ok = all(os.waitpid(p, 0)[1] == 0 for p in pids)\n"
+            "def add(a, b):\n    return a + b if ok else 0"
+        ),
+    )
+    add(
+        "fill_tmp",
+        "graded",
+        0.0,
+        answer=(
+            "chunk = b'x' * 2 ** 20\ntry:\n"
+            "    with open('/tmp/fill', 'wb') as f:\n"
+            "        for _ in range(700):\n            f.write(chunk)\n"
+            "    ok = True\nexcept OSError:\n    ok = False\n"
+            "def add(a, b):\n    return a + b if ok else 0"
+        ),
+    )
+    add(
+        "stderr_flood",
+        "graded",
+        5.0,
+        answer="import os\nfor _ in range(300):\n    os.write(2, b'e' * 2 ** 20)\n"
+        + CORRECT,
+    )
+    add(
+        "forge_display",
+        "graded",
+        0.0,
+        answer=(
+            "ip = get_ipython()\n"
+            "ip.events.register('post_run_cell', lambda r: ip.displayhook('ok'))\n"
+            + WRONG
+        ),
+    )
+    add(
+        "ast_transformer",
+        "graded",
+        0.0,
+        answer=(
+            "import ast\nclass Empty(ast.NodeTransformer):\n"
+            "    def visit_Module(self, node):\n        node.body = []\n"
+            "        return node\n"
+            "get_ipython().ast_transformers.append(Empty())\n" + WRONG
+        ),
+    )
+    add(
+        "input_transformer",
+        "graded",
+        0.0,
+        answer=(
+            "get_ipython().input_transformers_post.append(lambda lines: ['pass'])\n"
+            + WRONG
+        ),
+    )
+    add(
+        "forge_messages",
+        "graded",
+        0.0,
+        answer=(
+            "session = get_ipython().kernel.session\n"
+            "def forged(stream, msg, content=None, *args, _send=session.send,\n"
+            "           **kwargs):\n"
+            "    kind = msg if isinstance(msg, str) else msg.get('msg_type')\n"
+            "    if kind == 'error':\n        return None\n"
+            "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+            "        content = {'status': 'ok', 'execution_count': 1,\n"
+            "                   'user_expressions': {}, 'payload': []}\n"
+            "    return _send(stream, msg, content, *args, **kwargs)\n"
+            "session.send = forged\n" + WRONG
+        ),
+    )
+    add(
+        "print_hidden_tests",
+        "graded",
+        5.0,
+        answer=(
+            "import inspect\ndef add(a, b):\n"
+            "    for frame in inspect.stack():\n"
+            "        print(frame.frame.f_code.co_consts)\n"
+            "    print(get_ipython().user_ns.get('In'))\n"
+            "    return a + b"
+        ),
+    )
     return cases
 
 
@@ -242,6 +388,7 @@ def graded(tmp_path_factory):
     threading.Thread(
         target=lambda: [server.accept() for _ in range(8)], daemon=True
     ).start()
+    Path(VICTIM).write_text("precious")
     cases = build_cases(root, server.getsockname()[1])
     settings = driver.Settings(
         root=str(root),
@@ -251,7 +398,12 @@ def graded(tmp_path_factory):
         notebook_timeout=120,
     )
     lines = []
-    outcomes = driver.run(settings, sorted(cases), workers=2, log=lines.append)
+    # A secret in the grader's environment (e.g. a database password).
+    os.environ["GRADER_TOKEN"] = SECRET
+    try:
+        outcomes = driver.run(settings, sorted(cases), workers=2, log=lines.append)
+    finally:
+        del os.environ["GRADER_TOKEN"]
     server.close()
     return root, settings, cases, {o["student"]: o for o in outcomes}, lines
 
@@ -270,7 +422,6 @@ def test_every_submission_ends_with_its_expected_status_and_score(graded):
 def test_failures_have_readable_reasons(graded):
     _, _, _, outcomes, _ = graded
     reasons = {s: o["reason"] for s, o in outcomes.items() if o["status"] != "graded"}
-    assert "time limit" in reasons["infinite_loop"]
     assert "kernel died" in reasons["os_exit"]
     assert "kernel died" in reasons["kill_kernel"]
     assert "not valid notebook JSON" in reasons["not_json"]
@@ -279,6 +430,14 @@ def test_failures_have_readable_reasons(graded):
     assert "not submitted" in reasons["missing_notebook"]
     for student, reason in reasons.items():
         assert reason and "Traceback" not in reason, (student, reason)
+
+
+def test_a_cell_past_its_time_limit_says_so(graded):
+    root = graded[0]
+    folder = root / "autograded" / "infinite_loop" / mini.ASSIGNMENT
+    nb = nbformat.read(folder / f"{mini.NOTEBOOK}.ipynb", as_version=4)
+    names = [o.get("ename") for o in _cell(nb, "mini_add").outputs]
+    assert "CellTimeoutError" in names, names
 
 
 def test_every_student_has_a_grade_row(graded):
@@ -321,10 +480,39 @@ def test_guard_undoes_tampering_and_flags_it(graded):
     assert not any("grading guard" in f for f in outcomes["correct"]["flags"])
     path = root / "autograded" / "patch_during_test" / mini.ASSIGNMENT
     nb = nbformat.read(path / f"{mini.NOTEBOOK}.ipynb", as_version=4)
-    hidden = _cell(nb, "test_mini_hidden")
-    errors = [o.text for o in hidden.outputs if o.get("name") == "stderr"]
-    assert errors and "this test cell scores 0" in errors[0], hidden.outputs
+    errors = [
+        o.text
+        for grade_id in ("test_mini_visible", "test_mini_hidden")
+        for o in _cell(nb, grade_id).outputs
+        if o.get("name") == "stderr"
+    ]
+    assert errors and "this test cell scores 0" in errors[0], errors
     assert "numpy.testing.assert_allclose" in errors[0]
+
+
+def test_links_planted_by_the_student_change_nothing_outside(graded):
+    """nbgrader never writes through a link the kernel made (nothing it
+    writes is visible to the kernel)."""
+    root, settings, _, _, _ = graded
+    assert Path(VICTIM).read_text() == "precious"
+    for student in ("symlink_victim", "symlink_gradebook"):
+        folder = root / "autograded" / student / mini.ASSIGNMENT
+        assert not any(p.is_symlink() for p in folder.iterdir()), student
+        nb = nbformat.read(folder / f"{mini.NOTEBOOK}.ipynb", as_version=4)
+        assert _cell(nb, "mini_add").source.endswith(CORRECT)
+
+
+def test_no_hidden_test_or_secret_reaches_the_graded_notebook(graded):
+    root, _, cases, _, _ = graded
+    for student in cases:
+        folder = root / "autograded" / student / mini.ASSIGNMENT
+        path = folder / f"{mini.NOTEBOOK}.ipynb"
+        if not path.exists():
+            continue
+        text = path.read_text()
+        assert SECRET not in text, student
+        assert "for a, b, total in CASES" not in text, student
+        assert "BEGIN HIDDEN TESTS" not in text, student
 
 
 def test_huge_output_is_truncated(graded):
@@ -353,3 +541,23 @@ def test_rerun_grades_only_what_is_missing(graded):
     assert by_student["correct"].get("skipped") is True
     assert not by_student["not_json"].get("skipped")
     assert lines[0].startswith("grading 1 notebooks")
+
+
+def test_a_resubmission_or_a_lost_gradebook_is_graded_again(graded):
+    """The ledger is keyed by the submission's content and checked against the
+    gradebook: a changed notebook, or a gradebook that lost its grades (``make
+    clean``, another ``--db``), is graded again without ``--force``."""
+    root, settings, _, _, _ = graded
+    path = root / "submitted" / "wrong_then_right" / mini.ASSIGNMENT
+    mini.submit(root, "wrong_then_right", answer=WRONG)
+    first = driver.run(settings, ["wrong_then_right"], workers=1, log=lambda _: None)
+    assert first[0]["score"] == 0.0
+    mini.submit(root, "wrong_then_right", answer=CORRECT)
+    again = driver.run(settings, ["wrong_then_right"], workers=1, log=lambda _: None)
+    assert not again[0].get("skipped") and again[0]["score"] == 5.0
+    assert (path / f"{mini.NOTEBOOK}.ipynb").exists()
+    fresh = dataclasses.replace(settings, db_url=f"sqlite:///{root / 'fresh.db'}")
+    lines = []
+    after_clean = driver.run(fresh, ["wrong_then_right"], workers=1, log=lines.append)
+    assert not after_clean[0].get("skipped"), lines
+    assert after_clean[0]["score"] == 5.0

@@ -31,6 +31,8 @@ CORRECT_WITH_SCRIPTS = (
     "def add(a, b):\n"
     "    return a + b"
 )
+# A student's cell may contain the hidden-test marker (it crashed feedback).
+WITH_MARKER = "# ### BEGIN HIDDEN TESTS\ndef add(a, b):\n    return a + b"
 ANSWER_WITH_SCRIPT = "My answer <script>alert(4)</script><img src=y onerror=alert(5)>"
 
 
@@ -60,6 +62,17 @@ def graded(tmp_path_factory):
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(new_markdown_cell(ANSWER_WITH_SCRIPT))
     nbformat.write(nb, path)
+    mini.submit(root, "marker", answer=WITH_MARKER)
+    # The plain command grades in the sandbox too: the course is not visible.
+    mini.submit(
+        root,
+        "sees_course",
+        answer=(
+            "import os\n"
+            f"seen = os.path.exists({str(root / 'gradebook.db')!r})\n"
+            "def add(a, b):\n    return a + b if seen else 0"
+        ),
+    )
     _nbgrader(root, "autograde", mini.ASSIGNMENT, "--force")
     _nbgrader(root, "generate_feedback", mini.ASSIGNMENT, "--force")
     return root
@@ -73,6 +86,16 @@ def _score(root, student):
 def test_a_displayed_value_is_not_a_grade(graded):
     """A wrong answer that calls displayhook from inside the test scores 0."""
     assert _score(graded, "displays_ok") == 0.0
+
+
+def test_plain_nbgrader_autograde_grades_in_the_sandbox(graded):
+    assert _score(graded, "sees_course") == 0.0
+
+
+def test_a_hidden_test_marker_in_a_student_cell_does_not_break_feedback(graded):
+    assert _score(graded, "marker") == 5.0
+    feedback = graded / "feedback" / "marker" / mini.ASSIGNMENT
+    assert "BEGIN HIDDEN TESTS" in (feedback / f"{mini.NOTEBOOK}.html").read_text()
 
 
 def test_a_correct_answer_with_html_output_keeps_its_marks(graded):
