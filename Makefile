@@ -68,7 +68,7 @@ check-release: setup  ## fail if release/ is out of date with source/
 autograde: setup  ## autograde every submitted/<student>/debugging_nn/ (sandboxed, parallel)
 	$(PY) -m autograder.driver $(GRADE_ARGS)
 
-autograde-plain: release  ## the same with plain `nbgrader autograde` (no sandbox, one at a time)
+autograde-plain: release  ## the same with plain `nbgrader autograde` (sandboxed too; one at a time)
 	$(NBGRADER) autograde $(ASSIGNMENT) --force --log-level=WARN \
 		--CourseDirectory.notebook_id='$(EXERCISES)'
 

@@ -75,6 +75,7 @@ c.Autograde.autograde_preprocessors = [
 # grade these notebooks' test cells from the grader's process, and the cells'
 # hidden parts never run in (or reach) the student's kernel.
 c.SandboxExecute.checkers = {
+    "06_exercise_fix_broken_model": "autograder.checkers.fix_broken_model",
     "07_exercise_lr_warmup": "autograder.checkers.lr_warmup",
 }
 

@@ -1,11 +1,13 @@
 """Seconds per submission: plain ``nbgrader autograde`` vs the parallel driver.
 
 Usage: ``python scripts/bench_grading.py [-n N] [--notebook NAME] [--workers W]``
-(``make bench-grading``). In one run, in two scratch copies of the course, N copies
-of the reference submission are graded (1) sequentially by ``nbgrader autograde``
-(the baseline), (2) by ``autograder.driver`` with one worker (sandboxed, sequential)
+(``make bench-grading``). In one run, in scratch copies of the course, N copies
+of the reference submission are graded (1) sequentially by stock ``nbgrader
+autograde`` (nbgrader's own ``Execute``, no sandbox, hidden tests in the kernel:
+the baseline), (2) by ``autograder.driver`` with one worker (sandboxed, sequential)
 and (3) by the driver with W workers (sandboxed kernels in parallel on a Dask
-LocalCluster). Times are given as ratios to the baseline's.
+LocalCluster); (2) and (3) include the trusted checks. Times are given as ratios
+to the baseline's.
 """
 
 from __future__ import annotations
@@ -50,8 +52,16 @@ def scratch_course(base: Path, notebook: str, n: int) -> Path:
 
 
 def _plain(tmp: Path, notebook: str, n: int, env: dict) -> float:
-    """Seconds for plain ``nbgrader autograde`` of ``n`` submissions."""
+    """Seconds for stock ``nbgrader autograde`` of ``n`` submissions: nbgrader's
+    own ``Execute`` in an ordinary kernel, hidden tests in it (no sandbox, no
+    trusted checks): what grading costs without this course's protections."""
     root = scratch_course(tmp / "plain", notebook, n)
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(
+            "\nfrom nbgrader.preprocessors import Execute as _StockExecute\n"
+            "c.Autograde.autograde_preprocessors = [_StockExecute] + "
+            "list(c.Autograde.autograde_preprocessors)[1:]\n"
+        )
     subprocess.run(
         [
             sys.executable,

@@ -86,6 +86,8 @@ if not isinstance(model, keras.Model):
     return {"error": f"create_fixed_model returned a {type(model).__name__}, "
                      "not a keras.Model"}
 info = {
+    "foreign": sorted({type(part).__name__ for part in [model, *model.layers]
+                       if not type(part).__module__.startswith("keras.")}),
     "overrides": sorted(training_api_overrides(model)),
     "compiled": model.optimizer is not None and model.loss is not None,
 }
@@ -287,6 +289,11 @@ def _fixed_model(student):
     info = student.call(FIXED)
     assert isinstance(info, dict), "create_fixed_model could not be called"
     assert "error" not in info, str(info.get("error"))
+    foreign = info.get("foreign")
+    assert not foreign, (
+        "build the model from Keras's own layers with keras.Sequential or "
+        f"keras.Model(inputs, outputs); not from Keras: {foreign}"
+    )
     overrides = info.get("overrides")
     assert not overrides, f"use Keras's own fit and predict; it replaces {overrides}"
     assert info.get("compiled") is True, "compile the model"
@@ -325,12 +332,20 @@ def fixed_model_interface(student):
 
 
 def fixed_model_learns(student):
-    """From fresh weights, Keras's fit clears both stated accuracy bars."""
+    """The model as returned starts near chance; from fresh weights, Keras's
+    fit clears both stated accuracy bars."""
     import keras
     import numpy as np
 
     loaded = _fixed_model(student)
     split = _split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = loaded.predict(split.x_val, verbose=0).argmax(axis=1)
+    start = float(np.mean(start == split.y_val))
+    assert start < 0.4, (
+        f"a new model should start near chance, not at accuracy {start:.2f}"
+    )
     for seed, n, epochs, batch_size, bar in BUDGETS:
         keras.utils.set_random_seed(seed)
         with warnings.catch_warnings():
