@@ -1,6 +1,7 @@
 """nbgrader configuration for the course (the repository root is the course root)."""
 
 import os
+import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
@@ -16,6 +17,12 @@ from nbgrader.preprocessors import (
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# The grading rules below are this repository's `autograder` package: importable
+# from every entry point (nbgrader's commands, the formgrader in a Jupyter server
+# started anywhere), not only from a shell in the course root.
+_here = os.path.dirname(os.path.abspath(__file__))
+if _here not in sys.path:
+    sys.path.insert(0, _here)
 c.CourseDirectory.course_id = "debugging-nn"
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL",

@@ -31,6 +31,12 @@ CORRECT_WITH_SCRIPTS = (
     "def add(a, b):\n"
     "    return a + b"
 )
+# Rewrites every later cell (the tests) to nothing: in the student's own kernel
+# the tests then pass; the trusted checks still see the wrong answer.
+WRONG_WITH_TRANSFORMER = (
+    "get_ipython().input_transformers_post.append(lambda lines: ['pass'])\n"
+    "def add(a, b):\n    return 0"
+)
 # A student's cell may contain the hidden-test marker (it crashed feedback).
 WITH_MARKER = "# ### BEGIN HIDDEN TESTS\ndef add(a, b):\n    return a + b"
 ANSWER_WITH_SCRIPT = "My answer <script>alert(4)</script><img src=y onerror=alert(5)>"
@@ -74,8 +80,26 @@ def graded(tmp_path_factory):
         ),
     )
     _nbgrader(root, "autograde", mini.ASSIGNMENT, "--force")
+    # The formgrader's Autograde button: nbgrader's API in the server's process.
+    mini.submit(root, "button", answer=WRONG_WITH_TRANSFORMER)
+    _formgrader_autograde(root, "button")
     _nbgrader(root, "generate_feedback", mini.ASSIGNMENT, "--force")
     return root
+
+
+def _formgrader_autograde(root, student):
+    """What the formgrader's Autograde button runs: ``NbGraderAPI.autograde``,
+    in-process, with the course's nbgrader_config.py."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    result = api.autograde(mini.ASSIGNMENT, student)
+    assert result["success"], result
 
 
 def _score(root, student):
@@ -90,6 +114,17 @@ def test_a_displayed_value_is_not_a_grade(graded):
 
 def test_plain_nbgrader_autograde_grades_in_the_sandbox(graded):
     assert _score(graded, "sees_course") == 0.0
+
+
+def test_the_formgrader_button_grades_with_the_trusted_checks(graded):
+    assert _score(graded, "button") == 0.0
+    folder = graded / "autograded" / "button" / mini.ASSIGNMENT
+    nb = nbformat.read(folder / f"{mini.NOTEBOOK}.ipynb", as_version=4)
+    failed = [
+        o.ename for c in nb.cells for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert failed.count("HiddenCheckFailed") == 2, failed
 
 
 def test_a_hidden_test_marker_in_a_student_cell_does_not_break_feedback(graded):

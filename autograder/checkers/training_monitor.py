@@ -213,7 +213,8 @@ for case in INPUTS:
     try:
         results.append(run(case, split, x_sample, y_sample))
     except Exception as err:
-        results.append({"error": f"{type(err).__name__}: {err}"[:1000]})
+        message = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        results.append({"error": message[:1000]})
 return results
 """
 )
