@@ -92,10 +92,11 @@ def kernelspec(python: str = sys.executable) -> dict:
     }
 
 
-def install_kernelspec(prefix: Path = Path(sys.prefix) / "share" / "jupyter") -> Path:
+def install_kernelspec(prefix: Path) -> Path:
     """Write the kernelspec under ``<prefix>/kernels/<name>``; return the folder.
 
-    The default prefix is this environment's, where nbgrader finds it.
+    ``SandboxExecute`` writes it into a private folder for every run, so it
+    always names the interpreter that grades.
     """
     folder = Path(prefix) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
