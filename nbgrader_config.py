@@ -84,6 +84,7 @@ c.Autograde.autograde_preprocessors = [
 c.SandboxExecute.checkers = {
     "06_exercise_fix_broken_model": "autograder.checkers.fix_broken_model",
     "07_exercise_lr_warmup": "autograder.checkers.lr_warmup",
+    "08_exercise_training_monitor": "autograder.checkers.training_monitor",
 }
 
 # Students see their test cells' results but never the hidden tests: feedback
