@@ -10,8 +10,9 @@ comparison functions, forge the kernel's messages) and read the hidden tests.
 formgrader's button, ``nbgrader autograde`` and the driver all grade this way:
 
 1. It runs the submission in the sandboxed kernel (``autograder.sandbox``).
-   Test cells that have a *checker* are executed without their hidden region:
-   the hidden code never enters the student's process.
+   Test cells that have a *checker* are not executed there (their hidden
+   region is removed from the graded notebook too): the hidden code never
+   enters the student's process, and nothing in that process decides a grade.
 2. With the kernel still running, each checker runs here, in the grader's
    process. It talks to the student's code only through data
    (:meth:`Student.call`): it sends inputs, the kernel calls the student's
@@ -182,7 +183,11 @@ class SandboxExecute(Execute):
                 shutil.rmtree(self._sockets, ignore_errors=True)
 
     def preprocess_cell(self, cell, resources, index):
-        cell, resources = super().preprocess_cell(cell, resources, index)
+        # A checked test cell is not run in the kernel: its checker runs its
+        # visible and hidden assertions, and nothing the kernel does to the
+        # cell's own run can add or take away points.
+        if index not in {i for i, _, _ in self._checks}:
+            cell, resources = super().preprocess_cell(cell, resources, index)
         # After the last cell, while the kernel still runs: the checks.
         if index == len(self.nb.cells) - 1:
             self.run_checks()
@@ -202,6 +207,7 @@ class SandboxExecute(Execute):
 
     def run_checks(self) -> None:
         for index, cell, check in self._checks:
+            cell.outputs = []
             try:
                 check(Student(self))
             except AssertionError as err:

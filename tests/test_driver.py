@@ -188,11 +188,11 @@ def build_cases(root: Path, port: int) -> dict:
             "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n" + WRONG
         ),
     )
-    # Tampering the kernel guard undoes (autograder.guard): each would score 5.
+    # Tampering with what in-kernel tests used: each scored 5 with stock nbgrader.
     add(
         "patch_during_test",
         "graded",
-        0.0,
+        2.0,  # as HALF, its honest answer
         answer=(
             "import numpy as np\ndef add(a, b):\n"
             "    np.testing.assert_allclose = lambda *args, **kwargs: None\n"
@@ -221,7 +221,7 @@ def build_cases(root: Path, port: int) -> dict:
     add(
         "rebind_given_name",
         "graded",
-        0.0,
+        2.0,  # as HALF, its honest answer
         answer=(
             "class FakeTesting:\n    def assert_allclose(self, *args, **kwargs):\n"
             "        pass\n"
@@ -462,32 +462,21 @@ def test_tampering_is_flagged_for_review(graded):
     assert not outcomes["correct"]["flags"]
 
 
-GUARDED = (
-    "patch_during_test",
-    "patch_defaults",
-    "swap_code",
-    "rebind_given_name",
-    "change_given_data",
-)
-
-
-def test_guard_undoes_tampering_and_flags_it(graded):
-    """The cheats score as their honest answer, and each is flagged for review."""
-    root, _, _, outcomes, _ = graded
-    for student in GUARDED:
-        reports = [f for f in outcomes[student]["flags"] if "grading guard" in f]
-        assert reports, (student, outcomes[student]["flags"])
-    assert not any("grading guard" in f for f in outcomes["correct"]["flags"])
-    path = root / "autograded" / "patch_during_test" / mini.ASSIGNMENT
-    nb = nbformat.read(path / f"{mini.NOTEBOOK}.ipynb", as_version=4)
-    errors = [
-        o.text
-        for grade_id in ("test_mini_visible", "test_mini_hidden")
-        for o in _cell(nb, grade_id).outputs
-        if o.get("name") == "stderr"
-    ]
-    assert errors and "this test cell scores 0" in errors[0], errors
-    assert "numpy.testing.assert_allclose" in errors[0]
+def test_cheats_score_as_their_honest_answer_and_are_flagged(graded):
+    """Patching the comparison functions, a function's code or defaults,
+    rebinding a given name or zeroing the given data: the trusted checks do not
+    use anything in the kernel, so each cheat scores as its honest answer (the
+    table above); the plainly written ones are flagged for review."""
+    _, _, cases, outcomes, _ = graded
+    assert outcomes["patch_during_test"]["flags"]
+    for student in (
+        "patch_during_test",
+        "patch_defaults",
+        "swap_code",
+        "rebind_given_name",
+        "change_given_data",
+    ):
+        assert cases[student] == ("graded", 2.0), student
 
 
 def test_links_planted_by_the_student_change_nothing_outside(graded):
