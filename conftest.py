@@ -1,6 +1,7 @@
 """pytest hooks for the nbval regression run of the lesson notebooks.
 
-- stderr is not compared (TensorFlow may log there on some machines);
+- stderr is not compared with the committed output: any stderr at all fails the
+  cell (a student sees it as an error), as does a Keras/TensorFlow deprecation;
 - the notebook kernel shows every DeprecationWarning, and a cell whose output
   contains a DeprecationWarning from Keras/TensorFlow fails, even in lax mode.
 """
@@ -62,3 +63,11 @@ def pytest_runtest_makereport(item, call):
     if bad and report.passed:
         report.outcome = "failed"
         report.longrepr = "Keras/TensorFlow deprecation warning in output:\n" + bad[0]
+    stderr = [
+        out.get("text", "")
+        for out in (getattr(item, "test_outputs", None) or [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
+    if stderr and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "the cell wrote to stderr:\n" + "".join(stderr)[:2000]

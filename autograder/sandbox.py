@@ -226,6 +226,7 @@ def bwrap_command(
         PYTHONPATH=LIB_DIR,
         MPLCONFIGDIR="/tmp/mpl",
         TF_CPP_MIN_LOG_LEVEL="3",
+        TF_ENABLE_ONEDNN_OPTS="0",
         PYTHONWARNINGS="ignore",
         LANG=env.get("LANG", "C.UTF-8"),
     )
