@@ -37,8 +37,8 @@ setup: sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
 data: setup  ## check that Fashion-MNIST is available (downloads it if it must)
 	@$(PY) -m course data
 
-lab: data  ## set up, then start JupyterLab on the course
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
+lab: data  ## set up, then start JupyterLab on your copy of the course (student-work/)
+	@$(PY) scripts/lab.py $(if $(PORT),--port $(PORT)) -- $(LAB_ARGS)
 
 lint: setup  ## ruff over the code and the notebooks
 	$(PY) -m ruff check .

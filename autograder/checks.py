@@ -2,7 +2,8 @@
 
 A file that is not a notebook never reaches nbgrader (which would abort the whole
 student on it): it is recorded with a readable reason and scores 0. Tampering that
-the sandbox and the guard neutralise is still recorded, so an instructor sees it.
+the sandbox and the trusted checks neutralise is still recorded, so an instructor
+sees it.
 """
 
 from __future__ import annotations

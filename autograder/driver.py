@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import guard, sandbox
+from autograder import sandbox
 from autograder.checks import (
     InvalidNotebook,
     read_submission,
@@ -107,46 +107,6 @@ def _env(settings: Settings, runtime: Path | None = None) -> dict:
     if runtime is not None:
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)
     return env
-
-
-def guard_manifest(settings: Settings, notebook: str) -> str:
-    """The kernel guard's manifest for ``notebook``, as JSON (``""`` if unknown).
-
-    Built from the gradebook's copies of the locked cells, which are exactly
-    the sources nbgrader's ``OverwriteCells`` puts back before executing.
-    """
-    from nbgrader.api import Gradebook
-
-    try:
-        with Gradebook(settings.db_url) as gb:
-            nb = gb.find_notebook(notebook, settings.assignment)
-            tests = {c.name for c in nb.grade_cells if c.cell_type == "code"}
-            solutions = {c.name for c in nb.solution_cells}
-            cells = [c for c in nb.source_cells if c.cell_type == "code"]
-            return json.dumps(
-                guard.manifest(
-                    [c.source for c in cells if c.name in tests],
-                    [c.source for c in cells if c.locked and c.name not in tests],
-                    [c.source for c in cells if c.name in solutions],
-                )
-            )
-    except Exception:  # no gradebook entry: the guard still covers the libraries
-        return ""
-
-
-def guard_reports(path: Path) -> list[str]:
-    """What the kernel guard reported in an autograded notebook (for review)."""
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:
-        return []
-    found = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            for line in str(output.get("text", "")).splitlines():
-                if line.startswith(guard.REPORT):
-                    found.append(line[len(guard.REPORT) :][:300])
-    return list(dict.fromkeys(found))
 
 
 def _reason_from_log(log: str) -> str:
@@ -222,7 +182,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
             "--Execute.execute_retries=0",
         )
         env = _env(settings, runtime)
-        env[guard.MANIFEST_ENV] = guard_manifest(settings, notebook)
         try:
             proc = subprocess.run(
                 cmd,
@@ -250,7 +209,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
                     flags=flags,
                 )
             )
-        flags += [f"grading guard: {r}" for r in guard_reports(produced)]
         dest = root / "autograded" / student / assignment
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(produced, dest / produced.name)

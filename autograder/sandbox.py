@@ -62,12 +62,12 @@ LIB_DIR = "/opt/debugging-nn"  # `course` and the kernel's start-up modules
 DATA_DIR = "/opt/debugging-nn-data"
 #: The modules of this package the kernel itself runs; nothing else (the
 #: checkers, the driver) is visible inside.
-KERNEL_MODULES = ("__init__.py", "sandbox.py", "guard.py", "guard_startup.py")
+KERNEL_MODULES = ("__init__.py", "sandbox.py")
 OUTPUT_CAP = 64 * 1024
 SANDBOX_UIDS = (200_000, 265_000)  # unused, unprivileged uids for kernels
 ISOLATE_ENV = "SANDBOX_ISOLATE"  # "0" disables bubblewrap (limits still apply)
 #: Host variables the kernel may see (besides the ones the sandbox sets).
-ENV_ALLOW = ("LANG", "LC_ALL", "TZ", "SANDBOX_GUARD_MANIFEST", *LIMITS)
+ENV_ALLOW = ("LANG", "LC_ALL", "TZ", *LIMITS)
 
 
 def limit(name: str) -> int:
@@ -336,8 +336,7 @@ def inner_kernel(connection_file: str) -> None:
     _set_limits()
     # Grading must be indistinguishable from a student's run.
     for name in [k for k in os.environ if k.startswith(("NBGRADER", "SANDBOX"))]:
-        if name != "SANDBOX_GUARD_MANIFEST":  # read (and removed) by the guard
-            del os.environ[name]
+        del os.environ[name]
     # In the PID namespace the kernel's parent is bwrap's init (PID 1), which
     # ipykernel would take for "parent exited"; bwrap --die-with-parent already
     # ends the kernel with its launcher.
@@ -345,13 +344,11 @@ def inner_kernel(connection_file: str) -> None:
     os.umask(0o022)
     from ipykernel import kernelapp
 
-    startup = Path(__file__).with_name("guard_startup.py")
     sys.argv = [
         "ipykernel_launcher",
         "-f",
         connection_file,
         "--HistoryManager.hist_file=:memory:",
-        f"--IPKernelApp.exec_files={startup}",
     ]
     kernelapp.launch_new_instance()
 

@@ -22,6 +22,10 @@ formgrader's button, ``nbgrader autograde`` and the driver all grade this way:
 3. A cell whose checker fails gets an error output (``HiddenCheckFailed``) with
    the checker's message; nbgrader's own ``SaveAutoGrades`` then scores it 0,
    so the gradebook, formgrader, feedback and exports show the checker's grade.
+   For the student's feedback, the failed cell's visible part is then run in
+   the kernel, so a failing visible assertion keeps its own traceback; only a
+   failure that the visible part does not reproduce is labelled hidden
+   (``autograder.feedback.HideHiddenTests``).
 
 A checker module names its checks by grade id: ``CHECKS = {"test_x": fn}``,
 ``fn(student)`` raising ``AssertionError`` with a message for the student. The
@@ -50,6 +54,10 @@ MIME = "application/vnd.debugging-nn.check+json"
 BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
 FAILED = "HiddenCheckFailed"
+#: The check's error when the cell's visible part failed too: the visible
+#: traceback above it in the feedback is the failure; this is the grade.
+VISIBLE_FAILED = "CheckFailed"
+CHECK_ERRORS = (FAILED, VISIBLE_FAILED)
 
 
 class CheckError(AssertionError):
@@ -193,10 +201,10 @@ class SandboxExecute(Execute):
             self.run_checks()
         return cell, resources
 
-    def run_probe(self, cell: NotebookNode) -> None:
+    def run_probe(self, cell: NotebookNode, timeout: int | None = None) -> None:
         """Execute a probe cell; it never becomes part of the notebook."""
         saved = self.timeout
-        self.timeout = self.check_timeout
+        self.timeout = timeout or self.check_timeout
         # nbclient stores the executed cell at its index: give it one of its own.
         self.nb.cells.append(cell)
         try:
@@ -206,23 +214,54 @@ class SandboxExecute(Execute):
             self.timeout = saved
 
     def run_checks(self) -> None:
+        failed = []
         for index, cell, check in self._checks:
             cell.outputs = []
             try:
                 check(Student(self))
             except AssertionError as err:
-                self._fail(cell, str(err) or "a hidden check failed")
+                failed.append((cell, str(err) or "a hidden check failed"))
             except Exception as err:  # a checker bug must not pass a student
                 self.log.error("checker for cell %d failed: %r", index, err)
-                self._fail(cell, f"the grader's check could not run ({err!r})")
+                failed.append((cell, f"the grader's check could not run ({err!r})"))
+        # Every verdict is in; now, for the student's feedback only, run each
+        # failed cell's visible part in the kernel, so a failing visible line
+        # shows its own traceback (and a failure it does not reproduce is
+        # known to be a hidden one). These outputs cannot add points: the
+        # cell already fails, and its check's error output comes last.
+        for cell, message in failed:
+            cell.outputs = self.run_visible(cell)
+            visible = any(o.get("output_type") == "error" for o in cell.outputs)
+            self._fail(cell, message, visible)
+
+    def run_visible(self, cell: NotebookNode) -> list:
+        """The outputs of ``cell``'s visible part (its hidden part is removed)."""
+        copy = new_code_cell(cell.source, metadata={})
+        try:
+            self.run_probe(copy, timeout=self.timeout)
+        except Exception as err:  # a timeout or a dead kernel: say so, go on
+            return [
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"(the visible tests did not finish: {type(err).__name__})\n",
+                )
+            ]
+        return list(copy.get("outputs", []))
 
     @staticmethod
-    def _fail(cell: NotebookNode, message: str) -> None:
+    def _fail(cell: NotebookNode, message: str, visible: bool = False) -> None:
+        ename = VISIBLE_FAILED if visible else FAILED
+        note = (
+            "(the grader's check of this cell; the visible test failed above)"
+            if visible
+            else "(found by the grader's hidden checks; the visible tests passed)"
+        )
         cell.outputs.append(
             new_output(
                 "error",
-                ename=FAILED,
+                ename=ename,
                 evalue=message,
-                traceback=[f"{FAILED}: {message}"],
+                traceback=[f"{ename}: {message}", note],
             )
         )

@@ -27,8 +27,15 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 
 SETUP_COMMAND = (
     "python3 -m venv .venv && .venv/bin/python -m pip install wheels/{wheel}"
+    " && .venv/bin/python -m course student-setup"
 )
-OPEN_COMMAND = ".venv/bin/jupyter lab debugging_nn"
+# --allow-root: containers, WSL and cloud VMs often run as root (harmless else).
+OPEN_COMMAND = ".venv/bin/jupyter lab --allow-root debugging_nn"
+#: Keeps nbgrader's extensions from warning that no course config exists.
+NBGRADER_CONFIG = """\
+# A student's folder: nbgrader's Validate button needs no course settings.
+c = get_config()  # noqa: F821
+"""
 
 README = """\
 # Debugging Neural Networks: student kit
@@ -40,8 +47,10 @@ From this folder, set up once:
 {setup}
 ```
 
-On Windows: `py -m venv .venv`, then
-`.venv\\Scripts\\python -m pip install wheels\\{wheel}`.
+On Windows (PowerShell or cmd), set up with
+`py -m venv .venv`, then `.venv\\Scripts\\python -m pip install wheels\\{wheel}`,
+then `.venv\\Scripts\\python -m course student-setup`, and open the notebooks
+with `.venv\\Scripts\\jupyter lab debugging_nn`.
 
 This installs the course's helper package `course` with TensorFlow, Keras,
 JupyterLab and nbgrader (the **Validate** button). Then open the notebooks:
@@ -130,6 +139,7 @@ def build_kit(out: Path) -> Path:
             wheel=wheel.name,
         )
     )
+    (out / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
     check_kit(out)
     shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name)
     return out

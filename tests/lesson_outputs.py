@@ -40,7 +40,9 @@ class Lesson:
 
     def cell(self, tag: str):
         """The one cell tagged ``tag``; a clear error if there is none or several."""
-        found = [c for c in self.nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+        found = [
+            c for c in self.nb.cells if tag in c.get("metadata", {}).get("tags", [])
+        ]
         if len(found) != 1:
             raise LookupError(f"{self.name}: {len(found)} cells tagged {tag!r}")
         return found[0]
@@ -71,7 +73,8 @@ class Lesson:
 
     def has_image(self, tag: str) -> bool:
         return any(
-            "image/png" in out.get("data", {}) for out in self.cell(tag).get("outputs", [])
+            "image/png" in out.get("data", {})
+            for out in self.cell(tag).get("outputs", [])
         )
 
     def markdown(self) -> str:

@@ -116,7 +116,7 @@ def test_reference_scores_full_autograded_marks(course):
 
 def test_no_test_cell_displays_a_value(course):
     """No test cell ends in a displayed value: nbgrader would read it as the cell's
-    (partial) grade before looking at errors on stderr, the grading guard's too."""
+    (partial) grade before looking at errors on stderr."""
     root, _, _ = course
     for name in exercise_notebooks():
         path = root / "autograded" / "reference" / ASSIGNMENT / name
@@ -166,21 +166,85 @@ def test_fixtures_cover_wrong_and_alternative_correct_answers(course):
         assert any(not s["expected_failures"] for s in mine), prefix
 
 
-def test_feedback_hides_hidden_tests(course):
-    root, _, _ = course
-    run_nbgrader(
-        root,
-        "generate_feedback",
-        ASSIGNMENT,
-        "--student=blank",
-        f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
-    )
+def _check_errors(root, student):
+    """(notebook, grade id, check error, errors before it) per failed test cell."""
+    found = []
+    for path in sorted((root / "autograded" / student / ASSIGNMENT).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            checks = [
+                o for o in errors if o.ename in ("HiddenCheckFailed", "CheckFailed")
+            ]
+            if checks:
+                grade_id = cell.metadata["nbgrader"]["grade_id"]
+                found.append((path.name, grade_id, checks[-1], errors[:-1]))
+    return found
+
+
+def _hidden_lines(notebook: str, grade_id: str) -> list[str]:
+    """The substantial lines of a test cell's hidden region, from the source."""
+    nb = nbformat.read(SOURCE / notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            region = cell.source.split("### BEGIN HIDDEN TESTS")[1:]
+            lines = "".join(r.split("### END HIDDEN TESTS")[0] for r in region)
+            return [ln.strip() for ln in lines.splitlines() if len(ln.strip()) > 25]
+    raise LookupError(grade_id)
+
+
+def test_feedback_labels_visible_and_hidden_failures_truthfully(course):
+    """A failing visible assertion keeps its own traceback and is not called
+    hidden; a failure only the hidden checks find is labelled so, and the
+    feedback shows none of the hidden code."""
+    import html
+
+    root, _, specs = course
+    # The blank release: every test fails in its visible part (the stubs raise).
+    blank = _check_errors(root, "blank")
+    assert blank
+    for notebook, grade_id, check, before in blank:
+        assert check.ename == "CheckFailed", (notebook, grade_id)
+        assert before and len(before[0].traceback) > 1, (notebook, grade_id)
+    # Wrong answers whose visible tests pass but hidden checks fail.
+    hidden = {
+        name: [
+            f for f in _check_errors(root, name) if f[2].ename == "HiddenCheckFailed"
+        ]
+        for name in specs
+    }
+    hidden = {k: v for k, v in hidden.items() if v}
+    assert hidden, "no fixture fails a hidden check only"
+    for found in hidden.values():
+        for _, _, _, before in found:
+            assert not before  # the visible part ran and passed
+    student = sorted(hidden)[0]
+    for name in ("blank", student):
+        run_nbgrader(
+            root,
+            "generate_feedback",
+            ASSIGNMENT,
+            f"--student={name}",
+            f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
+        )
     pages = list((root / "feedback" / "blank" / ASSIGNMENT).glob("*.html"))
     assert len(pages) == len(exercise_notebooks())
     for page in pages:
-        html = page.read_text()
-        assert "HIDDEN TESTS" not in html
-        assert "Test cell" in html or "test" in html.lower()
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text
+        assert "hidden checks" not in text and "HiddenCheckFailed" not in text
+        assert "NotImplementedError" in text or "NameError" in text, page.name
+    for notebook, grade_id, _, _ in hidden[student]:
+        page = (
+            root
+            / "feedback"
+            / student
+            / ASSIGNMENT
+            / notebook.replace(".ipynb", ".html")
+        )
+        text = html.unescape(page.read_text())
+        assert "found by the grader's hidden checks" in text
+        for line in _hidden_lines(notebook, grade_id):
+            assert line not in text, (student, grade_id, line)
 
 
 def test_grades_export(course):

@@ -30,9 +30,9 @@ def test_no_cell_writes_to_stderr(path):
     nb = nbformat.read(path, as_version=4)
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
-            assert not (out.get("output_type") == "stream" and out.get("name") == "stderr"), (
-                f"cell {index} wrote to stderr:\n{''.join(out.get('text', ''))[:500]}"
-            )
+            assert not (
+                out.get("output_type") == "stream" and out.get("name") == "stderr"
+            ), f"cell {index} wrote to stderr:\n{''.join(out.get('text', ''))[:500]}"
             assert out.get("output_type") != "error", f"cell {index} raised"
 
 
@@ -60,9 +60,10 @@ def test_no_regression_markers_in_student_code(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_orientation_prerequisites_time_and_next(path):
     nb = nbformat.read(path, as_version=4)
-    first, last = nb.cells[0].source, [
-        c for c in nb.cells if c.cell_type == "markdown"
-    ][-1].source
+    first, last = (
+        nb.cells[0].source,
+        [c for c in nb.cells if c.cell_type == "markdown"][-1].source,
+    )
     assert "Prerequisites:" in first, "the first cell states the prerequisites"
     assert re.search(r"Time:\*{0,2} about \d+ min", first), "and an estimated time"
     assert "Next:" in last, "the summary ends with a 'Next:' pointer"

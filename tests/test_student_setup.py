@@ -74,7 +74,7 @@ def kit(tmp_path_factory):
 def test_kit_holds_only_the_release_and_the_wheel(kit):
     folder, _, _ = kit
     top = sorted(p.name for p in folder.iterdir() if p.name != ".venv")
-    assert top == ["README.md", "debugging_nn", "wheels"]
+    assert top == ["README.md", "debugging_nn", "nbgrader_config.py", "wheels"]
     assert sorted(p.name for p in (folder / "debugging_nn").iterdir()) == sorted(
         p.name for p in student_kit.RELEASE.glob("*.ipynb")
     )
@@ -110,15 +110,28 @@ def test_student_environment_has_course_not_the_instructor_code(kit):
     assert autograder == "None"
 
 
-def test_open_command_starts_jupyterlab_with_nbgrader(kit):
+def _plain(result) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+
+
+def test_open_command_shows_students_the_validate_button_only(kit):
+    """Students get nbgrader's Validate button, not the instructor's tools."""
     folder, env, open_command = kit
     assert open_command.split()[:2] == [".venv/bin/jupyter", "lab"]
-    labext = _run([".venv/bin/jupyter", "labextension", "list"], folder, env)
-    assert "@jupyter/nbgrader" in labext.stdout + labext.stderr
-    server = _run([".venv/bin/jupyter", "server", "extension", "list"], folder, env)
-    assert "nbgrader.server_extensions.validate_assignment" in (
-        server.stdout + server.stderr
+    assert "--allow-root" in open_command  # containers and cloud VMs run as root
+    labext = _plain(_run([".venv/bin/jupyter", "labextension", "list"], folder, env))
+    assert "@jupyter/nbgrader" in labext
+    disabled = labext.split("Disabled extensions:")[1]
+    for plugin in ("formgrader", "create-assignment", "course-list"):
+        assert f"@jupyter/nbgrader:{plugin}" in disabled, labext
+    assert "validate-assignment" not in disabled
+    server = _plain(
+        _run([".venv/bin/jupyter", "server", "extension", "list"], folder, env)
     )
+    prefix = server.split(f"Config dir: {folder / '.venv' / 'etc' / 'jupyter'}")[1]
+    prefix = prefix.split("Config dir:")[0]
+    assert re.search(r"server_extensions\.validate_assignment enabled", prefix), server
+    assert re.search(r"server_extensions\.formgrader disabled", prefix), server
 
 
 def test_student_runs_a_lesson(kit, tmp_path):
