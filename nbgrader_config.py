@@ -92,8 +92,11 @@ c.SandboxExecute.checkers = {
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.HideHiddenTests",
+    "autograder.feedback.MathToMathML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback renders offline: no MathJax from a CDN (math is MathML, see above).
+c.GenerateFeedback.exporter_class = "autograder.feedback.OfflineHTMLExporter"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -10,14 +10,35 @@ output of a cell that had hidden tests to its exception type and message.
 
 from __future__ import annotations
 
+import re
+
+from jinja2 import DictLoader
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
+from traitlets import List, default
+
+#: Replaces nbconvert's ``mathjax`` macro, which loads MathJax from a CDN.
+NO_MATHJAX = '{%- macro mathjax(url="") -%}{%- endmacro %}'
+# $$display$$ or $inline$ math; not inside `code`, and not "$5 and $6".
+MATH = re.compile(
+    r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])", re.S
+)
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown in feedback)"
 
 
 class HideHiddenTests(ClearHiddenTests):
     """Drop hidden test code and the tracebacks that quote it from feedback."""
+
+    # nbconvert's HTML exporter configures this for every NbConvertBase; as in
+    # nbgrader's GetGrades, declare it configurable so no warning is printed.
+    display_data_priority = List(
+        ["text/html", "application/pdf", "text/latex", "image/svg+xml"]
+        + ["image/png", "image/jpeg", "text/plain"]
+    ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         # Only the course's test cells have hidden regions; a student's cell
@@ -37,3 +58,44 @@ class HideHiddenTests(ClearHiddenTests):
                         HIDDEN_NOTE,
                     ]
         return cell, resources
+
+
+class MathToMathML(Preprocessor):
+    """Render markdown math as MathML, so feedback needs no MathJax (offline)."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "markdown" and "$" in cell.source:
+            parts = CODE.split(cell.source)
+            # Odd parts are code spans and blocks: left as written.
+            cell.source = "".join(
+                part if i % 2 else MATH.sub(_mathml, part)
+                for i, part in enumerate(parts)
+            )
+        return cell, resources
+
+
+def _mathml(match: re.Match) -> str:
+    from latex2mathml.converter import convert
+
+    display, inline = match.group(1), match.group(2)
+    try:
+        return convert(
+            (display if display is not None else inline).strip(),
+            display="block" if display is not None else "inline",
+        )
+    except Exception:  # not LaTeX after all: leave the text as it was
+        return match.group(0)
+
+
+class OfflineHTMLExporter(HTMLExporter):
+    """nbconvert's HTML exporter, loading nothing from the network.
+
+    ``GenerateFeedback.exporter_class`` in ``nbgrader_config.py``, so the
+    command line and the formgrader's feedback button both use it. Feedback is
+    read offline, from a file: math is MathML (:class:`MathToMathML`), which
+    browsers render natively, instead of MathJax from a CDN.
+    """
+
+    @default("extra_loaders")
+    def _no_mathjax(self):
+        return [DictLoader({"mathjax.html.j2": NO_MATHJAX})]

@@ -49,6 +49,16 @@ def test_release_hides_solutions_and_hidden_tests(name):
             assert cell.outputs == [], "release notebooks are shipped without outputs"
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in RELEASE.glob("*.ipynb")))
+def test_written_answer_cells_hold_one_prompt(name):
+    """A written-answer cell reads "YOUR ANSWER HERE" once, not twice."""
+    nb = nbformat.read(RELEASE / name, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            assert cell.source.strip() == "YOUR ANSWER HERE", meta.get("grade_id")
+
+
 @pytest.mark.parametrize("name", sorted(CONTRACT))
 def test_contract_solution_cells_are_stubs(name):
     nb = nbformat.read(RELEASE / name, as_version=4)
