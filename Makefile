@@ -83,7 +83,10 @@ grades: setup  ## export the gradebook to grades.csv
 demo: data sysdeps-test  ## the whole instructor cycle on bundled sample submissions
 	$(PY) -m autograder.pipeline samples
 	$(MAKE) --no-print-directory autograde GRADE_ARGS="--force $(GRADE_ARGS)"
+	@# The manual part, scripted for the demo: model answers get full marks.
+	$(PY) -m autograder.pipeline grade-written-demo
 	$(MAKE) --no-print-directory feedback grades
+	@$(PY) -m autograder.pipeline next
 
 bench: data sysdeps-test  ## benchmark suite -> bench/results.md (ratios to same-run baselines)
 	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -90,7 +90,8 @@ c.SandboxExecute.checkers = {
 # Students see their test cells' results but never the hidden tests: feedback
 # drops the hidden code and the tracebacks that would quote it.
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
+    # nbgrader's GetGrades; an answer still to grade by hand is marked pending.
+    "autograder.feedback.GetGradesShowPending",
     "autograder.feedback.HideHiddenTests",
     "autograder.feedback.MathToMathML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

@@ -16,7 +16,7 @@ from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List, default
 
 #: Replaces nbconvert's ``mathjax`` macro, which loads MathJax from a CDN.
@@ -27,6 +27,10 @@ MATH = re.compile(
 )
 CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
+PENDING_NOTE = (
+    "Not graded yet: your instructor grades this answer by hand, so its points "
+    "are not in the score above."
+)
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown in feedback)"
 
 
@@ -99,3 +103,24 @@ class OfflineHTMLExporter(HTMLExporter):
     @default("extra_loaders")
     def _no_mathjax(self):
         return [DictLoader({"mathjax.html.j2": NO_MATHJAX})]
+
+
+class GetGradesShowPending(GetGrades):
+    """nbgrader's ``GetGrades``; an answer still to grade by hand says so.
+
+    Its score in the feedback would otherwise read 0, as if it were wrong.
+    """
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"],
+            self.notebook_id,
+            self.assignment_id,
+            self.student_id,
+        )
+        if grade.needs_manual_grade:
+            comment = cell.metadata.nbgrader.get("comment") or ""
+            cell.metadata.nbgrader["comment"] = (
+                comment + "\n\n" + PENDING_NOTE
+            ).strip()

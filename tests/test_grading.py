@@ -256,13 +256,61 @@ def test_grades_export(course):
     assert float(rows["blank"]["raw_score"]) == 0
 
 
-def test_grade_table(course):
-    """The table `make grades`/`make demo` print: one row per student."""
-    from autograder.pipeline import format_table, grade_table
+def _feedback_total(root, student) -> float:
+    import re
 
-    _, db_url, _ = course
+    total = 0.0
+    for page in (root / "feedback" / student / ASSIGNMENT).glob("*.html"):
+        found = re.search(r"\(Score: ([\d.]+) / ([\d.]+)\)</h4>", page.read_text())
+        total += float(found.group(1))
+    return total
+
+
+def test_manual_grading_then_table_csv_and_feedback_agree(course):
+    """Written answers are pending until graded by hand (here: the demo's script
+    through nbgrader's API); then the table, grades.csv and the feedback give
+    every student the same total."""
+    from autograder.pipeline import format_table, grade_table, grade_written_demo
+
+    root, db_url, _ = course
+    before = {row["student"]: row for row in grade_table(db_url)}
+    assert before["reference"]["pending"] > 0
+    assert before["reference"]["total"] < before["reference"]["max"]
+    assert "still to grade by hand" in format_table(list(before.values()))
+    assert before["blank"]["pending"] == 0  # unanswered: nbgrader scores it 0
+
+    run_nbgrader(
+        root,
+        "generate_feedback",
+        ASSIGNMENT,
+        "--student=reference_again",
+        f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
+    )
+    page = next((root / "feedback" / "reference_again" / ASSIGNMENT).glob("06_*.html"))
+    assert "Not graded yet" in page.read_text()
+
+    graded = grade_written_demo(db_url, root=root)
+    assert any(line.startswith("reference:") for line in graded)
     rows = {row["student"]: row for row in grade_table(db_url)}
+    assert rows["reference"]["pending"] == 0
     assert rows["reference"]["total"] == rows["reference"]["max"] > 0
     assert rows["blank"]["total"] == 0
+
+    run_nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    with open(root / "grades.csv") as f:
+        csv_rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    for student in ("reference", "blank", "ex2_off_by_one"):
+        run_nbgrader(
+            root,
+            "generate_feedback",
+            ASSIGNMENT,
+            f"--student={student}",
+            f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
+            "--force",
+        )
+        table = rows[student]["total"]
+        assert float(csv_rows[student]["raw_score"]) == pytest.approx(table)
+        assert float(csv_rows[student]["max_score"]) == rows[student]["max"]
+        assert _feedback_total(root, student) == pytest.approx(table), student
     text = format_table(list(rows.values()))
     assert "reference" in text and "ex6" in text and "total" in text
