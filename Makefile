@@ -15,16 +15,29 @@ EXERCISES := 0[6-8]_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
 	autograde feedback grades demo test-fast sysdeps-test \
-	autograde-plain bench bench-grading bench-notebooks student-kit
+	autograde-plain bench bench-grading bench-notebooks student-kit venv-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# The supported Pythons (pyproject.toml's requires-python): checked before the
+# venv is made and every time it is used, so a venv made with another Python is
+# never reused silently.
+PYCHECK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) \
+	else f"{sys.executable} is Python {v[0]}.{v[1]}; the course needs 3.11 or 3.12.\n" \
+	"Rebuild the environment with a supported one, e.g.: rm -rf $(VENV) && make PYTHON=python3.11 $(or $(MAKECMDGOALS),lab)")
+
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[grading,test,bench]'
+	@test -x $(PY) || { $(PYTHON) -c '$(PYCHECK)' && $(PYTHON) -m venv $(VENV); }
+	@$(PY) -c '$(PYCHECK)'
+	@echo "Installing the course and its dependencies into $(VENV) (first time: about 1 GB, 1-3 minutes)..."
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar on \
+		-e '.[grading,test,bench]' | { grep -v '^Requirement already satisfied' || true; }
 	@touch $(STAMP)
+
+venv-check:
+	@test ! -x $(PY) || $(PY) -c '$(PYCHECK)'
 
 sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
 	@scripts/install-system-deps.sh
@@ -32,7 +45,7 @@ sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
 sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL, browser
 	@scripts/install-system-deps.sh bubblewrap postgresql chromium
 
-setup: sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
+setup: venv-check sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
 
 data: setup  ## check that Fashion-MNIST is available (downloads it if it must)
 	@$(PY) -m course data
