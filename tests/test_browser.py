@@ -92,8 +92,10 @@ def lab(tmp_path_factory):
         # nbgrader_config.py names autograder.* classes; alembic makes the gradebook
         PYTHONPATH=str(ROOT),
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        TF_CPP_MIN_LOG_LEVEL="3",
     )
+    # As on a student's laptop: nothing set to quiet TensorFlow but the course.
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONWARNINGS"):
+        env.pop(name, None)
     port = _free_port()
     log = open(home / "jupyterlab.log", "w")
     server = subprocess.Popen(
@@ -232,5 +234,32 @@ def test_instructor_opens_the_formgrader(lab, browser):
         page.get_by_role("link", name=ASSIGNMENT, exact=True).wait_for()
         page.screenshot(path=SHOTS / "instructor_formgrader.png")
         assert (root / "gradebook.db").exists()
+    finally:
+        page.close()
+
+
+LESSONS = sorted(p.name for p in RELEASE.glob("0[1-5]_*.ipynb"))
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_the_first_cell_of_every_lesson_writes_nothing_to_stderr(lab, browser, lesson):
+    """What a student sees first: the imports run without a log line or warning."""
+    base, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{base}/lab/tree/release/{ASSIGNMENT}/{lesson}?token={TOKEN}")
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+        first = _code_cells(page).first
+        first.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        first.locator(".jp-InputPrompt", has_text="[1]:").wait_for(timeout=180_000)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=180_000)
+        stderr = first.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        )
+        assert stderr.count() == 0, stderr.first.inner_text()
+        page.get_by_role("menuitem", name="Kernel", exact=True).click()
+        page.get_by_role("menuitem", name="Shut Down Kernel", exact=True).click()
     finally:
         page.close()
