@@ -18,7 +18,9 @@ class LRRangeResult:
     per step taken; ``raw_losses`` are the unsmoothed batch losses.
     ``suggested_lr`` is a tenth of the learning rate with the lowest smoothed
     loss, a conservative, robust choice; ``steepest_lr`` is where the smoothed
-    loss fell fastest.
+    loss fell fastest. ``stop_reason`` says why the sweep ended (the divergence
+    stop, with the learning rate and loss where it happened, or the end of the
+    range).
     """
 
     lrs: np.ndarray
@@ -28,6 +30,7 @@ class LRRangeResult:
     suggested_lr: float
     steepest_lr: float
     diverged: bool
+    stop_reason: str = ""
 
 
 def lr_range_test(
@@ -52,7 +55,11 @@ def lr_range_test(
     optimizer's state (moments, iteration count) and its learning rate are
     restored exactly, so the test can be run on the model you are about to train.
     The model must be compiled with an optimizer whose learning rate is a float.
-    Introduced in ``05_debugging_checklist.ipynb``.
+    With ``progress=True`` a ``tqdm`` bar counts the steps; stopping at the
+    divergence is the intended end of the test, so the bar is then completed at
+    the step reached (a bar closed before its total looks like a crash in
+    JupyterLab) and the reason is printed. Introduced in
+    ``05_debugging_checklist.ipynb``.
     """
     if not 0 < min_lr < max_lr:
         raise ValueError("need 0 < min_lr < max_lr")
@@ -68,10 +75,12 @@ def lr_range_test(
     lrs, raw, smooth = [], [], []
     avg, best = 0.0, math.inf
     diverged = False
+    stop_reason = f"reached max_lr={max_lr:.2g} after {num_steps} steps"
+    bar = tqdm(
+        total=num_steps, desc="LR range test", disable=not progress, leave=False
+    )
     try:
-        for step in tqdm(
-            range(num_steps), desc="LR range test", disable=not progress, leave=False
-        ):
+        for step in range(num_steps):
             lr = min_lr * factor**step
             optimizer.learning_rate = lr
             idx = rng.choice(n, size=min(batch_size, n), replace=False)
@@ -82,8 +91,14 @@ def lr_range_test(
             lrs.append(lr)
             raw.append(loss)
             smooth.append(smoothed)
+            bar.update(1)
             if not math.isfinite(smoothed) or smoothed > divergence_factor * best:
                 diverged = True
+                stop_reason = (
+                    f"stopped at lr={lr:.2g} after {step + 1} of {num_steps} steps: "
+                    f"smoothed loss {smoothed:.3g} exceeded {divergence_factor:g}x "
+                    f"the best ({best:.3g})"
+                )
                 break
             best = min(best, smoothed)
     finally:
@@ -91,6 +106,13 @@ def lr_range_test(
         for v, value in zip(optimizer.variables, saved_opt):
             v.assign(value)
         optimizer.learning_rate = saved_lr
+        if diverged:
+            # The intended early end: complete the bar where it stopped.
+            bar.total = bar.n
+            bar.refresh()
+        bar.close()
+    if progress:
+        print(stop_reason)
 
     lrs_a, smooth_a = np.array(lrs), np.array(smooth)
     finite = np.isfinite(smooth_a)
@@ -108,4 +130,5 @@ def lr_range_test(
         suggested_lr=float(lrs_a[best_i] / 10.0),
         steepest_lr=float(lrs_a[steep_i]),
         diverged=diverged,
+        stop_reason=stop_reason,
     )

@@ -254,3 +254,79 @@ def training_api_overrides(model: keras.Model) -> list[str]:
         or inspect.getattr_static(type(model), name, None)
         is not inspect.getattr_static(base, name, None)
     ]
+
+
+def compare_initializers(
+    initializers: dict,
+    x,
+    y,
+    validation_data,
+    units: tuple[int, ...] = (128, 64),
+    optimizer: keras.optimizers.Optimizer | None = None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    epochs: int = 4,
+    batch_size: int = 128,
+    activation: str = "relu",
+    progress: bool = True,
+) -> dict[str, list[dict]]:
+    """Train one MLP from several kernel initialisers and seeds; return the histories.
+
+    For every label of ``initializers`` and every seed: ``set_random_seed(seed)``,
+    build :func:`dense_stack` ``(units, activation)`` with that initialiser for the
+    hidden kernels, and train it for ``epochs`` with ``fit(..., verbose=0)``. With
+    the same seed, runs differ only in their hidden kernels (the output layer, the
+    zero biases and the batch order are the same) for initialisers that draw one
+    seed each, as all of Keras' random initialisers do. Give each initialiser as
+    a name (``"he_normal"``) or a config dict (``{"class_name": "RandomNormal",
+    "config": {"stddev": 0.01}}``), so every layer gets its own: one initialiser
+    object shared by layers of equal shape gives them equal kernels, since a Keras
+    initialiser returns the same values on every call.
+
+    One model is compiled and traced once per call and reused: each run loads the
+    freshly built model's weights and the optimiser's initial state, which gives
+    the same training as a new model (tracing a new model would cost about as much
+    as training this one). Introduced in ``03_weight_initialization.ipynb``.
+
+    Args:
+        initializers: ``{label: initialiser name or config}``.
+        x, y: training data.
+        validation_data: ``(x_val, y_val)``, evaluated after every epoch.
+        units: sizes of the hidden layers. Defaults to ``(128, 64)``.
+        optimizer: a fresh optimiser instance; ``None`` means ``Adam(1e-3)``.
+        seeds: one run per seed and initialiser. Defaults to ``(0, 1, 2)``.
+        epochs: epochs per run. Defaults to 4.
+        batch_size: defaults to 128.
+        activation: hidden activation. Defaults to ``"relu"``.
+        progress: show a ``tqdm`` bar over the runs. Defaults to ``True``.
+
+    Returns:
+        ``{label: [history dict of each seed, in the order of seeds]}``.
+    """
+    from tqdm.auto import tqdm
+
+    model = _compile(
+        dense_stack(units, activation=activation, name="compare"),
+        optimizer if optimizer is not None else keras.optimizers.Adam(1e-3),
+    )
+    model.optimizer.build(model.trainable_variables)
+    start = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    runs = [(label, seed) for label in initializers for seed in seeds]
+    results: dict[str, list[dict]] = {label: [] for label in initializers}
+    for label, seed in tqdm(runs, desc="training runs", disable=not progress):
+        keras.utils.set_random_seed(seed)
+        fresh = dense_stack(
+            units, activation=activation, kernel_initializer=initializers[label]
+        )
+        model.set_weights(fresh.get_weights())
+        for variable, value in zip(model.optimizer.variables, start):
+            variable.assign(value)
+        history = model.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+        )
+        results[label].append(history.history)
+    return results

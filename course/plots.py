@@ -156,6 +156,7 @@ def plot_training_dashboard(
                 np.arange(1, len(series) + 1), series, marker="o", color="tab:green"
             )
             ax.set_yscale("log")
+            _plain_log_ticks(ax, series)
             _decorate(ax, name, "L2 norm (log)")
         else:
             _empty(ax, name, "pass per-epoch values")
@@ -164,6 +165,11 @@ def plot_training_dashboard(
     ax.bar(epochs[1:], change, color=np.where(change < 0, "tab:green", "tab:red"))
     ax.axhline(0, color="gray", lw=0.8)
     _decorate(ax, "Loss change per epoch", "delta loss")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes.flat:
+        if ax.get_xlabel() == "epoch":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -256,3 +262,429 @@ def _empty(ax, title, reason):
     )
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def plot_gradient_norms_by_layer(
+    series: dict, ratio: float = 1e-3, title="Gradient norm by layer"
+) -> Figure:
+    """Per-layer kernel-gradient norms, absolute and relative to the output layer.
+
+    ``series`` maps a label to ``{layer_name: norm}`` (input side first, the
+    output layer last, as :func:`course.diagnostics.kernel_norms_by_layer`
+    returns them); every series has the same layers. The left panel shows the
+    norms, the right panel each norm divided by its series' output-layer norm,
+    with a dashed line at ``ratio`` (the criterion of
+    :func:`course.diagnostics.vanishing_layers`). Both y axes are logarithmic with
+    a labelled tick at every power of ten. Introduced in
+    ``02_vanishing_and_exploding_gradients.ipynb``.
+
+    Args:
+        series: ``{label: {layer_name: norm}}``.
+        ratio: where to draw the vanishing criterion. Defaults to ``1e-3``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = list(next(iter(series.values())).keys())
+    x = np.arange(len(names))
+    for label, norms in series.items():
+        values = np.array([float(norms[name]) for name in names])
+        left.plot(x, values, marker="o", label=label)
+        right.plot(x, values / values[-1], marker="o", label=label)
+    right.axhline(ratio, color="tab:red", ls="--", lw=1, label=f"criterion: {ratio:g}")
+    for ax, ylabel, panel in (
+        (left, "L2 norm of d(loss)/d(kernel)\n(loss in nats per unit weight)", "norm"),
+        (right, "norm / output layer's norm (ratio)", "relative to the output layer"),
+    ):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=30))
+        ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(x, names, rotation=45, ha="right")
+        ax.set_xlabel("layer (input -> output)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel, fontsize=10)
+        ax.grid(alpha=0.3, which="major")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_error_vs_eps(
+    eps_values,
+    errors: dict,
+    title="Error of the central difference against the step size",
+) -> Figure:
+    """Log-log curves of relative error against the step ``eps``, minima marked.
+
+    ``errors`` maps a label (e.g. ``"float32"``) to relative errors aligned with
+    ``eps_values`` (as :func:`course.gradcheck.error_vs_eps` returns them).
+    Introduced in ``04_gradient_checking.ipynb``.
+    """
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    eps_values = np.asarray(eps_values, dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, err in errors.items():
+        err = np.maximum(np.asarray(err, dtype=float), 1e-17)  # 0 cannot be drawn
+        (line,) = ax.plot(eps_values, err, marker="o", markersize=3, label=label)
+        best = int(np.argmin(err))
+        ax.plot(
+            eps_values[best],
+            err[best],
+            marker="*",
+            markersize=14,
+            color=line.get_color(),
+            markeredgecolor="black",
+            linestyle="none",
+            label=f"{label} minimum: {err[best]:.1e} at eps = {eps_values[best]:.0e}",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=100.0))
+        axis.set_minor_locator(LogLocator(base=10.0, subs=(1.0,), numticks=40))
+        axis.set_minor_formatter(NullFormatter())
+    if errors:  # name the two regimes on the last (most precise) curve
+        err = np.maximum(np.asarray(list(errors.values())[-1], dtype=float), 1e-17)
+        best = int(np.argmin(err))
+        for part, text, offset in (
+            (slice(0, best), "round-off\n~ u / eps", (0, 16)),
+            (slice(best + 1, None), "truncation\n~ eps$^2$", (14, -22)),
+        ):
+            xs, ys = eps_values[part], err[part]
+            if len(xs):
+                mid = len(xs) // 2
+                ax.annotate(
+                    text,
+                    (xs[mid], ys[mid]),
+                    textcoords="offset points",
+                    xytext=offset,
+                    ha="left",
+                    fontsize=9,
+                    color="dimgray",
+                )
+    ax.set_xlabel("step eps (weight units, log scale)")
+    ax.set_ylabel("relative error of the numerical gradient (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_relative_error_vs_gradient(
+    series: dict,
+    reference=None,
+    title="Relative error against gradient size",
+) -> Figure:
+    """Scatter of each entry's relative error against its |analytic gradient|.
+
+    ``series`` maps a label to ``(analytic, numeric)`` arrays; ``reference``,
+    if given, is an absolute error ``d`` drawn as the curve ``d / (2 |g|)``
+    (the relative error a constant absolute error gives). Introduced in
+    ``04_gradient_checking.ipynb``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    lows, highs = [], []
+    for (label, (analytic, numeric)), marker in zip(series.items(), "ox^sv"):
+        a = np.abs(np.asarray(analytic, dtype=float))
+        n = np.asarray(numeric, dtype=float)
+        rel = np.abs(np.asarray(analytic) - n) / np.maximum(a + np.abs(n), 1e-12)
+        keep = (a > 0) & (rel > 0)
+        ax.scatter(a[keep], rel[keep], s=14, marker=marker, alpha=0.6, label=label)
+        lows.append(a[keep].min())
+        highs.append(a[keep].max())
+    if reference is not None and lows:
+        g = np.geomspace(min(lows), max(highs), 50)
+        label = f"constant absolute error d = {reference:.1e}: d / (2|g|)"
+        ax.plot(g, reference / (2 * g), "k--", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("|analytic gradient| (loss units per weight unit, log scale)")
+    ax.set_ylabel("relative error (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(
+    curves: dict,
+    title="Training loss per step",
+    ylim=None,
+    window: int = 20,
+    xlabel="training step (one mini-batch)",
+    ylabel="training loss (cross-entropy, nats)",
+    colors: dict | None = None,
+) -> Figure:
+    """Per-step loss curves, one colour per run: raw (faint) and a moving average.
+
+    ``curves`` maps a label to a sequence of per-step losses (for example from
+    :func:`course.diagnostics.train_batch_losses`). The solid line is the mean of
+    the last ``window`` steps, so a noisy, jumping loss shows as a wide faint band
+    around it. ``ylim`` (``(low, high)``) keeps a few huge spikes from flattening
+    the other curves; ``colors`` (optional) maps labels to matplotlib colours, so
+    the same run has the same colour in several figures. Introduced in
+    ``01_common_problems_and_dead_neurons.ipynb``.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for k, (label, losses) in enumerate(curves.items()):
+        v = np.asarray(losses, dtype=np.float64)
+        steps = np.arange(1, len(v) + 1)
+        color = (colors or {}).get(label, f"C{k}")
+        ax.plot(steps, v, color=color, alpha=0.25, lw=0.8)
+        w = max(1, min(window, len(v)))
+        smooth = np.convolve(v, np.ones(w) / w, mode="valid")
+        ax.plot(steps[w - 1 :], smooth, color=color, lw=2, label=label)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, max(len(np.asarray(v)) for v in curves.values()) + 1)
+    _decorate(ax, title, ylabel, xlabel=xlabel)
+    ax.legend(fontsize=8, title=f"faint: every step; solid: mean of {window}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_unit_activity(
+    activations: dict, title="How often each ReLU unit is active", bins: int = 20
+) -> Figure:
+    """One histogram per entry: on what share of the inputs each unit is > 0.
+
+    ``activations`` maps a panel label to one layer's outputs (samples x units).
+    A dead unit is active on none of the inputs: it sits at exactly 0 and is drawn
+    as a separate red bar; normal ReLU sparsity shows as units active on part of
+    the inputs. Introduced in ``01_common_problems_and_dead_neurons.ipynb``.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    n = len(activations)
+    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 3.2), squeeze=False)
+    for ax, (label, a) in zip(axes.flat, activations.items()):
+        a = np.asarray(a)
+        active = np.mean(a.reshape(-1, a.shape[-1]) > 0, axis=0)
+        dead = active == 0
+        edges = np.linspace(0, 1, bins + 1)
+        # Stacked: the dead units (at exactly 0) are the red bottom of the first bin.
+        ax.hist(
+            [active[dead], active[~dead]],
+            bins=edges,
+            stacked=True,
+            color=["tab:red", "tab:blue"],
+            label=[f"dead: {int(dead.sum())} of {len(active)}", "alive"],
+        )
+        ax.set_xlim(0, 1)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(
+            ax,
+            label,
+            "number of units",
+            xlabel="share of inputs on which the unit is > 0",
+        )
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(
+    y_true, y_pred, class_names, title="Confusion matrix (validation)"
+) -> Figure:
+    """Row-normalised confusion matrix: each row is a true class, in percent.
+
+    Colour encodes the share of the true class predicted as each class (the
+    colorbar says so); every cell is annotated with its count, and the diagonal
+    holds the correct predictions. Introduced in ``05_debugging_checklist.ipynb``.
+
+    Args:
+        y_true: true class indices.
+        y_pred: predicted class indices.
+        class_names: name of every class, in index order.
+        title: the figure's title. Defaults to ``"Confusion matrix (validation)"``.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    n = len(class_names)
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    rows = counts.sum(axis=1, keepdims=True)
+    share = 100.0 * counts / np.maximum(rows, 1)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+    for t in range(n):
+        for p in range(n):
+            if counts[t, p]:
+                ax.text(
+                    p,
+                    t,
+                    str(counts[t, p]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[t, p] > 50 else "black",
+                )
+    ax.set_xticks(np.arange(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(np.arange(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="share of the true class (%), count annotated")
+    fig.tight_layout()
+    return fig
+
+
+def plot_attributions(
+    image, attributions: dict, title: str = "Integrated gradients"
+) -> Figure:
+    """An input image next to attribution maps on one shared, symmetric colour scale.
+
+    ``attributions`` maps a panel title (for example ``"for 'Coat' (predicted)"``)
+    to an attribution array shaped like ``image`` (784 pixels or 28x28). Red
+    pixels are evidence for the class (they raise its probability), blue pixels
+    evidence against it; white is no effect. All maps share one colour scale, so
+    their intensities are comparable, and one colorbar. Introduced in
+    ``05_debugging_checklist.ipynb``.
+
+    Args:
+        image: the input, 784 pixel values in [0, 1] or a 28x28 array.
+        attributions: panel title -> attribution array.
+        title: the figure's title. Defaults to ``"Integrated gradients"``.
+    """
+    maps = {
+        k: np.asarray(v, dtype=np.float64).reshape(28, 28)
+        for k, v in attributions.items()
+    }
+    limit = max(float(np.abs(m).max()) for m in maps.values()) or 1.0
+    n = 1 + len(maps)
+    fig, axes = plt.subplots(
+        1, n, figsize=(3.6 * n + 1.6, 3.8), squeeze=False, layout="constrained"
+    )
+    axes = axes.ravel()
+    pixels = np.asarray(image).reshape(28, 28)
+    shown = axes[0].imshow(pixels, cmap="gray_r", vmin=0, vmax=1)
+    axes[0].set_title("input", fontsize=10)
+    fig.colorbar(shown, ax=axes[0], shrink=0.85, label="pixel value")
+    for ax, (label, m) in zip(axes[1:], maps.items()):
+        coloured = ax.imshow(m, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(label, fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("pixel column")
+        ax.set_ylabel("pixel row")
+    fig.colorbar(
+        coloured,
+        ax=list(axes[1:]),
+        shrink=0.85,
+        label="attribution (change in class probability)",
+    )
+    fig.suptitle(title)
+    return fig
+
+
+def _plain_log_ticks(ax, values) -> None:
+    """Log-axis tick labels as plain numbers (0.05, 2, 45) instead of 4.5x10^1.
+
+    Within less than a decade the minor ticks are labelled too (otherwise the axis
+    would show one label or none); over wider ranges only the decades are.
+    Introduced in ``05_debugging_checklist.ipynb``.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    plain = FuncFormatter(lambda x, _: f"{x:.3g}")
+    ax.yaxis.set_major_formatter(plain)
+    narrow = v.size and v.max() / v.min() < 10
+    ax.yaxis.set_minor_formatter(plain if narrow else NullFormatter())
+
+
+def plot_layer_variances(
+    forward: dict, backward: dict, title="Variance through depth"
+) -> Figure:
+    """Forward activation variance and backward gradient variance by layer (log y).
+
+    ``forward`` and ``backward`` map a label (an initialiser) to one variance per
+    layer, layer 1 (nearest the input) first: of each layer's activations (left
+    panel) and of the loss gradient with respect to each layer's pre-activations
+    (right panel). Both y axes are logarithmic, with a labelled tick at powers of
+    ten; the layer axis has integer ticks. Introduced in
+    ``03_weight_initialization.ipynb``.
+
+    Args:
+        forward: ``{label: [variance of layer 1, layer 2, ...]}``.
+        backward: the same for the gradient.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import (
+        LogFormatterSciNotation,
+        LogLocator,
+        MaxNLocator,
+        NullFormatter,
+    )
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    panels = (
+        (forward, "forward: activations", "Var(activation) (unitless, log scale)"),
+        (backward, "backward: gradients", "Var(dLoss/dz) (unitless, log scale)"),
+    )
+    for ax, (series, panel, ylabel) in zip(axes, panels):
+        for label, values in series.items():
+            layers = np.arange(1, len(values) + 1)
+            ax.plot(layers, values, marker="o", ms=3, label=label)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+        ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(ax, panel, ylabel, xlabel="layer (1 = next to the input)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_over_seeds(
+    results: dict, metric="val_accuracy", title="Validation accuracy over seeds"
+) -> Figure:
+    """One panel per setting: ``metric`` by epoch, mean over seeds with its range.
+
+    ``results`` maps a setting to ``{label: [history dict of each seed]}`` (what
+    :func:`course.models.compare_initializers` returns). Each label is a line (the
+    mean over seeds) with a shaded band from the lowest to the highest seed. An
+    accuracy axis spans its whole range, 0 to 1, with chance for ten classes (0.1)
+    dashed, so that the panels can be compared; epochs are integers. Introduced in
+    ``03_weight_initialization.ipynb``.
+
+    Args:
+        results: ``{setting: {label: [history, ...]}}``.
+        metric: the history key to plot. Defaults to ``"val_accuracy"``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(
+        1, len(results), figsize=(4.3 * len(results), 4), squeeze=False, sharey=True
+    )
+    for ax, (setting, runs) in zip(axes.flat, results.items()):
+        for label, histories in runs.items():
+            values = np.array([h[metric] for h in histories], dtype=float)
+            epochs = np.arange(1, values.shape[1] + 1)
+            line = ax.plot(epochs, values.mean(axis=0), marker="o", label=label)[0]
+            ax.fill_between(
+                epochs,
+                values.min(axis=0),
+                values.max(axis=0),
+                color=line.get_color(),
+                alpha=0.2,
+            )
+        if "accuracy" in metric:
+            ax.axhline(0.1, color="gray", ls="--", lw=1, label="chance (0.1)")
+            ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(ax, setting, metric.replace("_", " ") + " (fraction)")
+    fig.suptitle(title + " (line: mean over seeds; band: lowest to highest seed)")
+    fig.tight_layout()
+    return fig
