@@ -87,6 +87,20 @@ c.SandboxExecute.checkers = {
     "08_exercise_training_monitor": "autograder.checkers.training_monitor",
 }
 
+# Demonstrations at the end of an exercise that no test, checker or written
+# answer needs: not run when grading (the students ran them; grading each
+# submission is about 17 s faster for exercise 3). Exercise 2's experiment is
+# run: its numbers are what the written answer quotes.
+c.SandboxExecute.skip_cells = {
+    "06_exercise_fix_broken_model": ["given_demo_fixed_run"],
+    "08_exercise_training_monitor": [
+        "given_demo_healthy",
+        "given_demo_dead",
+        "given_demo_sigmoid",
+        "given_demo_exploding",
+    ],
+}
+
 # Students see their test cells' results but never the hidden tests: feedback
 # drops the hidden code and the tracebacks that would quote it.
 c.GenerateFeedback.preprocessors = [

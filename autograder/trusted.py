@@ -46,7 +46,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, Unicode
+from traitlets import Dict, Integer, List, Unicode
 
 from autograder import sandbox
 
@@ -58,6 +58,7 @@ FAILED = "HiddenCheckFailed"
 #: traceback above it in the feedback is the failure; this is the grade.
 VISIBLE_FAILED = "CheckFailed"
 CHECK_ERRORS = (FAILED, VISIBLE_FAILED)
+SKIPPED = "(not run when grading: a demonstration that no test depends on)\n"
 
 
 class CheckError(AssertionError):
@@ -153,6 +154,16 @@ class SandboxExecute(Execute):
         ),
     ).tag(config=True)
 
+    skip_cells = Dict(
+        value_trait=List(Unicode()),
+        default_value={},
+        help=(
+            "Notebook name -> grade ids of locked given cells not run when "
+            "grading: demonstrations that no test, checker or later cell needs "
+            "(their source is the course's: nbgrader restores locked cells)."
+        ),
+    ).tag(config=True)
+
     check_timeout = Integer(
         300,
         help="Seconds one probe of a check may run in the student's kernel.",
@@ -183,6 +194,15 @@ class SandboxExecute(Execute):
                 cell.source = strip_hidden(cell.source)
                 checked.append((index, cell, checks[grade_id]))
         self._checks = checked
+        skip = set(self.skip_cells.get(name, []))
+        self._skipped = {
+            index
+            for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code"
+            and utils.is_locked(cell)
+            and not utils.is_grade(cell)
+            and cell.metadata.get("nbgrader", {}).get("grade_id") in skip
+        }
         self._sockets = None
         try:
             return super().preprocess(nb, resources, km)
@@ -194,7 +214,9 @@ class SandboxExecute(Execute):
         # A checked test cell is not run in the kernel: its checker runs its
         # visible and hidden assertions, and nothing the kernel does to the
         # cell's own run can add or take away points.
-        if index not in {i for i, _, _ in self._checks}:
+        if index in self._skipped:
+            cell.outputs = [new_output("stream", name="stdout", text=SKIPPED)]
+        elif index not in {i for i, _, _ in self._checks}:
             cell, resources = super().preprocess_cell(cell, resources, index)
         # After the last cell, while the kernel still runs: the checks.
         if index == len(self.nb.cells) - 1:

@@ -77,7 +77,7 @@ class DataError(RuntimeError):
 class FashionMNIST(NamedTuple):
     """The course's split: images float32 in [0, 1], labels int64.
 
-    Introduced in ``01_common_problems_and_dead_neurons.ipynb``.
+    Used by ``load_fashion_mnist``.
     """
 
     x_train: np.ndarray
@@ -91,7 +91,7 @@ class FashionMNIST(NamedTuple):
 def keras_cache_dir() -> Path:
     """Where ``keras.datasets.fashion_mnist`` keeps its download.
 
-    Introduced in ``01_common_problems_and_dead_neurons.ipynb``.
+    Used by ``candidate_dirs``.
     """
     if KERAS_CACHE_DIR is not None:
         return Path(KERAS_CACHE_DIR)
@@ -103,7 +103,7 @@ def candidate_dirs() -> list[Path]:
     """The folders searched for the four files, in order.
 
     ``$COURSE_DATA_DIR`` (if set), the Keras cache, then the Debian package's
-    folder. Introduced in ``01_common_problems_and_dead_neurons.ipynb``.
+    folder. Used by ``load_raw``.
     """
     dirs = []
     if os.environ.get(ENV_DIR):
@@ -124,7 +124,7 @@ def read_idx(
     shape after the first dimension (``expected_shape_tail``, default 28x28 for
     images), and that the payload has exactly as many bytes as the header
     announces. Any problem raises :class:`DataError` naming the file.
-    Introduced in ``01_common_problems_and_dead_neurons.ipynb``.
+    Used by ``load_raw`` (through ``_load_from``).
     """
     if expected_magic not in (IMAGES_MAGIC, LABELS_MAGIC):
         raise ValueError(f"expected_magic must be 2051 or 2049, got {expected_magic}")
@@ -266,8 +266,7 @@ def load_raw(data_dir: str | Path | None = None):
     The 60,000 training images (60000, 28, 28) with their labels, then the
     10,000 test images and labels. ``data_dir`` defaults to the first of
     :func:`candidate_dirs` with all four files, else a Keras download. Read once
-    per process and folder. Introduced in
-    ``01_common_problems_and_dead_neurons.ipynb``.
+    per process and folder. Used by ``load_fashion_mnist``.
     """
     folder = Path(data_dir).expanduser() if data_dir is not None else _find_dir()
     if folder is None:

@@ -128,6 +128,28 @@ def test_no_test_cell_displays_a_value(course):
                 assert "execute_result" not in kinds, (name, meta["grade_id"])
 
 
+def test_listed_demonstrations_are_not_run_when_grading(course):
+    """The configured end-of-notebook demonstrations are skipped, visibly."""
+    from autograder.trusted import SKIPPED
+
+    root, _, _ = course
+    path = (
+        root
+        / "autograded"
+        / "reference"
+        / ASSIGNMENT
+        / ("08_exercise_training_monitor.ipynb")
+    )
+    demos = [
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("given_demo")
+    ]
+    assert len(demos) == 4
+    for cell in demos:
+        assert [o.get("text") for o in cell.outputs] == [SKIPPED]
+
+
 def test_reference_scores_identically_on_repeated_runs(course):
     _, db_url, _ = course
     for name in exercise_notebooks():
