@@ -58,6 +58,7 @@ FAILED = "HiddenCheckFailed"
 #: traceback above it in the feedback is the failure; this is the grade.
 VISIBLE_FAILED = "CheckFailed"
 CHECK_ERRORS = (FAILED, VISIBLE_FAILED)
+NOT_RERUN = "(visible tests not re-run: an earlier cell's did not finish)\n"
 SKIPPED = "(not run when grading: a demonstration that no test depends on)\n"
 
 
@@ -251,25 +252,25 @@ class SandboxExecute(Execute):
         # shows its own traceback (and a failure it does not reproduce is
         # known to be a hidden one). These outputs cannot add points: the
         # cell already fails, and its check's error output comes last.
+        stuck = False
         for cell, message in failed:
-            cell.outputs = self.run_visible(cell)
+            if stuck:  # a visible run that hung once would hang again: say so
+                cell.outputs = [new_output("stream", name="stdout", text=NOT_RERUN)]
+            else:
+                cell.outputs, stuck = self.run_visible(cell)
             visible = any(o.get("output_type") == "error" for o in cell.outputs)
             self._fail(cell, message, visible)
 
-    def run_visible(self, cell: NotebookNode) -> list:
-        """The outputs of ``cell``'s visible part (its hidden part is removed)."""
+    def run_visible(self, cell: NotebookNode) -> tuple[list, bool]:
+        """The outputs of ``cell``'s visible part (its hidden part is removed),
+        and whether it failed to finish (a timeout or a dead kernel)."""
         copy = new_code_cell(cell.source, metadata={})
         try:
             self.run_probe(copy, timeout=self.timeout)
-        except Exception as err:  # a timeout or a dead kernel: say so, go on
-            return [
-                new_output(
-                    "stream",
-                    name="stdout",
-                    text=f"(the visible tests did not finish: {type(err).__name__})\n",
-                )
-            ]
-        return list(copy.get("outputs", []))
+        except Exception as err:  # say so, and go on with the next cell
+            text = f"(the visible tests did not finish: {type(err).__name__})\n"
+            return [new_output("stream", name="stdout", text=text)], True
+        return list(copy.get("outputs", [])), False
 
     @staticmethod
     def _fail(cell: NotebookNode, message: str, visible: bool = False) -> None:
