@@ -270,7 +270,11 @@ class SandboxExecute(Execute):
         except Exception as err:  # say so, and go on with the next cell
             text = f"(the visible tests did not finish: {type(err).__name__})\n"
             return [new_output("stream", name="stdout", text=text)], True
-        return list(copy.get("outputs", [])), False
+        outputs = list(copy.get("outputs", []))
+        # nbgrader's Execute interrupts a cell past its time limit and records
+        # a CellTimeoutError output instead of raising.
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)
+        return outputs, timed_out
 
     @staticmethod
     def _fail(cell: NotebookNode, message: str, visible: bool = False) -> None:
