@@ -647,7 +647,9 @@ def clipped_gradients(grads, **clipping) -> list[np.ndarray]:
     optimizer = keras.optimizers.SGD(learning_rate=1.0, **clipping)
     tensors = [keras.ops.convert_to_tensor(a) for a in arrays]
     optimizer.apply_gradients(zip(tensors, variables))
-    return [-np.asarray(keras.ops.convert_to_numpy(v)) for v in variables]
+    # ``Variable.numpy()``: converting the variable itself with NumPy 2 raises a
+    # DeprecationWarning (its ``__array__`` takes no ``copy`` argument).
+    return [-np.array(v.numpy()) for v in variables]
 
 
 def relu_dead_units(model: keras.Model, x) -> dict[str, dict]:
