@@ -610,8 +610,9 @@ def plot_layer_variances(
     ``forward`` and ``backward`` map a label (an initialiser) to one variance per
     layer, layer 1 (nearest the input) first: of each layer's activations (left
     panel) and of the loss gradient with respect to each layer's pre-activations
-    (right panel). Both y axes are logarithmic, with a labelled tick at powers of
-    ten; the layer axis has integer ticks. Introduced in
+    (right panel). Both y axes are logarithmic, labelled at powers of ten, or at
+    1, 2 and 5 times them where the values span less than three decades; the
+    layer axis has integer ticks. Introduced in
     ``03_weight_initialization.ipynb``.
 
     Args:
@@ -620,6 +621,7 @@ def plot_layer_variances(
         title: the figure's title.
     """
     from matplotlib.ticker import (
+        FuncFormatter,
         LogFormatterSciNotation,
         LogLocator,
         MaxNLocator,
@@ -636,8 +638,14 @@ def plot_layer_variances(
             layers = np.arange(1, len(values) + 1)
             ax.plot(layers, values, marker="o", ms=3, label=label)
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
-        ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        v = np.concatenate([np.asarray(s, dtype=float) for s in series.values()])
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size and v.max() / v.min() < 1e3:  # a few decades: label 1, 2, 5 x 10^k
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda t, _: f"{t:.3g}"))
+        else:
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+            ax.yaxis.set_major_formatter(LogFormatterSciNotation())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         _decorate(ax, panel, ylabel, xlabel="layer (1 = next to the input)")
@@ -646,16 +654,17 @@ def plot_layer_variances(
     return fig
 
 
-def plot_metric_over_seeds(
-    results: dict, metric="val_accuracy", title="Validation accuracy over seeds"
+def plot_final_metric_by_seed(
+    results: dict, metric="val_accuracy", title="Final validation accuracy"
 ) -> Figure:
-    """One panel per setting: ``metric`` by epoch, mean over seeds with its range.
+    """One panel per setting: the last value of ``metric`` for every run.
 
     ``results`` maps a setting to ``{label: [history dict of each seed]}`` (what
-    :func:`course.models.compare_initializers` returns). Each label is a line (the
-    mean over seeds) with a shaded band from the lowest to the highest seed. An
+    :func:`course.models.compare_initializers` returns). Each label (initialiser)
+    is a column with one dot per seed and a bar at the mean; a thin line joins the
+    runs of the same seed across labels, so that paired differences show. An
     accuracy axis spans its whole range, 0 to 1, with chance for ten classes (0.1)
-    dashed, so that the panels can be compared; epochs are integers. Introduced in
+    dashed, and all panels share it. Introduced in
     ``03_weight_initialization.ipynb``.
 
     Args:
@@ -663,28 +672,25 @@ def plot_metric_over_seeds(
         metric: the history key to plot. Defaults to ``"val_accuracy"``.
         title: the figure's title.
     """
-    from matplotlib.ticker import MaxNLocator
-
     fig, axes = plt.subplots(
         1, len(results), figsize=(4.3 * len(results), 4), squeeze=False, sharey=True
     )
     for ax, (setting, runs) in zip(axes.flat, results.items()):
-        for label, histories in runs.items():
-            values = np.array([h[metric] for h in histories], dtype=float)
-            epochs = np.arange(1, values.shape[1] + 1)
-            line = ax.plot(epochs, values.mean(axis=0), marker="o", label=label)[0]
-            ax.fill_between(
-                epochs,
-                values.min(axis=0),
-                values.max(axis=0),
-                color=line.get_color(),
-                alpha=0.2,
-            )
+        labels = list(runs)
+        final = np.array([[h[metric][-1] for h in runs[label]] for label in labels])
+        x = np.arange(len(labels))
+        for seed in range(final.shape[1]):
+            ax.plot(x, final[:, seed], color="gray", lw=0.8, alpha=0.6)
+        for i in x:
+            ax.scatter(np.full(final.shape[1], i), final[i], s=25, zorder=3)
+            ax.hlines(final[i].mean(), i - 0.25, i + 0.25, color="black", lw=2)
         if "accuracy" in metric:
             ax.axhline(0.1, color="gray", ls="--", lw=1, label="chance (0.1)")
             ax.set_ylim(0, 1)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        _decorate(ax, setting, metric.replace("_", " ") + " (fraction)")
-    fig.suptitle(title + " (line: mean over seeds; band: lowest to highest seed)")
+        ax.set_xticks(x, labels, rotation=15)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        _decorate(ax, setting, "final " + metric.replace("_", " ") + " (fraction)",
+                  xlabel="initialiser")
+    fig.suptitle(title + " (dots: seeds, joined by seed; bar: mean)")
     fig.tight_layout()
     return fig
