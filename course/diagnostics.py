@@ -276,7 +276,7 @@ def clone_compiled(model: keras.Model) -> keras.Model:
     """A copy of a compiled model: same architecture, weights, loss and optimizer
     configuration, with fresh optimizer state.
 
-    Introduced in ``05_debugging_checklist.ipynb``.
+    Used by ``update_ratios``.
     """
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
@@ -393,7 +393,10 @@ def overfit_single_batch(
 
 @dataclass
 class ArchitectureReport:
-    """Result of :func:`architecture_report`; ``print`` it for a readable table."""
+    """Result of :func:`architecture_report`; ``print`` it for a readable table.
+
+    Used by ``architecture_report``.
+    """
 
     layers: list[dict]
     total_params: int

@@ -53,7 +53,7 @@ def verdict(max_rel_error: float) -> str:
     should do better; float64 round-off on a small gradient also lands here);
     ``<= 1e-2`` suspicious (usually wrong); above, wrong. The bands are those of
     the CS231n notes, https://cs231n.github.io/neural-networks-3/#gradcheck.
-    Introduced in ``04_gradient_checking.ipynb``.
+    Used by ``GradCheckResult``.
     """
     if not np.isfinite(max_rel_error):
         return "wrong"
@@ -65,7 +65,10 @@ def verdict(max_rel_error: float) -> str:
 
 @dataclass
 class GradCheckResult:
-    """Outcome of :func:`gradient_check`; ``print`` it for a table."""
+    """Outcome of :func:`gradient_check`; ``print`` it for a table.
+
+    Used by ``gradient_check``.
+    """
 
     errors: dict[str, float]
     analytic: dict[str, np.ndarray]

@@ -20,7 +20,7 @@ class LRRangeResult:
     loss, a conservative, robust choice; ``steepest_lr`` is where the smoothed
     loss fell fastest. ``stop_reason`` says why the sweep ended (the divergence
     stop, with the learning rate and loss where it happened, or the end of the
-    range).
+    range). Used by ``lr_range_test``.
     """
 
     lrs: np.ndarray

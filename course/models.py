@@ -111,7 +111,7 @@ def deep_relu_he_model(
     """The same depth as :func:`deep_sigmoid_model`, with ReLU and He initialisation.
 
     The fix for vanishing gradients, shown side by side with the sigmoid network.
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+    Introduced in ``08_exercise_training_monitor.ipynb``.
 
     Args:
         depth: number of hidden layers. Defaults to 10.

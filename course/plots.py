@@ -53,32 +53,6 @@ def plot_image_grid(
     return fig
 
 
-def plot_gradient_flow(norms: dict, title="Gradient norm by layer", ax=None) -> Figure:
-    """Bar chart of per-layer gradient norms on a log scale.
-
-    ``norms`` maps layer names (input side first) to a norm, or to a list of norms
-    (one series per entry of ``norms``'s values is not needed: pass a dict of
-    dicts ``{series_name: {layer: norm}}`` to compare models side by side).
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
-    """
-    series = norms if isinstance(next(iter(norms.values())), dict) else {"": norms}
-    fig, ax = _figure(ax, figsize=(8, 4))
-    width = 0.8 / len(series)
-    for k, (label, values) in enumerate(series.items()):
-        pos = np.arange(len(values)) + (k - (len(series) - 1) / 2) * width
-        ax.bar(pos, list(values.values()), width=width, label=label or None)
-    names = list(next(iter(series.values())).keys())
-    ax.set_xticks(np.arange(len(names)), names, rotation=45, ha="right")
-    ax.set_yscale("log")
-    ax.set_xlabel("layer (input -> output)")
-    ax.set_ylabel("L2 norm of kernel gradient")
-    ax.set_title(title)
-    if len(series) > 1:
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def plot_histograms(
     values: dict,
     dead_fractions: dict | None = None,
@@ -201,40 +175,6 @@ def plot_lr_finder(result, title="Learning-rate range test") -> Figure:
     if finite.size:
         ax.set_ylim(0, min(finite.max(), 4 * finite.min()) * 1.1)
     _decorate(ax, title, "loss", xlabel="learning rate (log scale)")
-    fig.tight_layout()
-    return fig
-
-
-def plot_init_comparison(
-    histories: dict, metric="val_accuracy", title="Initialisation comparison"
-) -> Figure:
-    """One curve per initialiser: ``metric`` by epoch.
-
-    ``histories`` maps a label to a Keras ``History`` or its dict. Introduced in
-    ``03_weight_initialization.ipynb``.
-    """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, history in histories.items():
-        h = getattr(history, "history", history)
-        ax.plot(np.arange(1, len(h[metric]) + 1), h[metric], marker="o", label=label)
-    _decorate(ax, title, metric.replace("_", " "))
-    fig.tight_layout()
-    return fig
-
-
-def plot_activation_variance(
-    variances: dict, title="Activation variance through depth"
-) -> Figure:
-    """Variance of each layer's activations for several initialisers (log y).
-
-    ``variances`` maps a label to a sequence of per-layer variances. Introduced in
-    ``03_weight_initialization.ipynb``.
-    """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, v in variances.items():
-        ax.plot(np.arange(1, len(v) + 1), v, marker="o", label=label)
-    ax.set_yscale("log")
-    _decorate(ax, title, "activation variance (log)", xlabel="layer")
     fig.tight_layout()
     return fig
 

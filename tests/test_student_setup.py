@@ -167,3 +167,48 @@ def test_student_validates_an_unanswered_exercise(kit):
     report = result.stdout + result.stderr
     assert "VALIDATION FAILED" in report, report[-3000:]
     assert "NameError: name 'LRWarmup' is not defined" in report
+
+
+def test_open_command_serves_the_notebooks_as_root_too(kit, tmp_path):
+    """The kit's open command, as written (containers and cloud VMs run as root)."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    folder, env, open_command = kit
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "kit-open-command"
+    extra = f" --no-browser --port={port} --IdentityProvider.token={token}"
+    log_path = tmp_path / "lab.log"
+    log_file = open(log_path, "w")
+    proc = subprocess.Popen(
+        ["bash", "-c", open_command + extra],
+        cwd=folder,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        # The folder named on the command line is the server's root.
+        url = f"http://127.0.0.1:{port}/api/contents?token={token}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as reply:
+                    listing = reply.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(0.5)
+        assert "07_exercise_lr_warmup.ipynb" in listing
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        log_file.close()
+    log = log_path.read_text()
+    assert "No nbgrader_config.py file found" not in log, log[-3000:]
