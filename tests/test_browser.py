@@ -248,8 +248,13 @@ def test_the_first_cell_of_every_lesson_writes_nothing_to_stderr(lab, browser, l
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
     try:
-        page.goto(f"{base}/lab/tree/release/{ASSIGNMENT}/{lesson}?token={TOKEN}")
+        # ?reset: a fresh workspace, so the exercise opened by the tests above is
+        # not restored too (its loading spinner covered this notebook's cells).
+        page.goto(f"{base}/lab/tree/release/{ASSIGNMENT}/{lesson}?reset&token={TOKEN}")
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+        page.locator(".jp-NotebookPanel:visible .jp-Spinner").wait_for(
+            state="detached", timeout=120_000
+        )
         first = _code_cells(page).first
         first.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")

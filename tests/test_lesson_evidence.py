@@ -48,7 +48,7 @@ def test_cells_print_measurements_not_verdicts(path):
             assert not found, f"cell {index} prints a verdict: {found.group(0)!r}"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=_ids)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_no_regression_markers_in_student_code(path):
     nb = nbformat.read(path, as_version=4)
     for index, cell in enumerate(nb.cells):
