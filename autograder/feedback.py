@@ -65,10 +65,20 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 class MathToMathML(Preprocessor):
-    """Render markdown math as MathML, so feedback needs no MathJax (offline)."""
+    """Render markdown math as MathML, so feedback needs no MathJax (offline).
+
+    Only in the course's locked cells (nbgrader restores their source): LaTeX
+    becomes raw HTML here, after the student's markdown was sanitised, and
+    ``\\href{javascript:...}`` or ``\\text{<img ...>}`` in a student's math
+    would come out live. A student's math stays as its text.
+    """
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "markdown" and "$" in cell.source:
+        if (
+            cell.cell_type == "markdown"
+            and utils.is_locked(cell)
+            and "$" in cell.source
+        ):
             parts = CODE.split(cell.source)
             # Odd parts are code spans and blocks: left as written.
             cell.source = "".join(

@@ -5,9 +5,19 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from autograder.feedback import MathToMathML, OfflineHTMLExporter
 
+LOCKED = {
+    "nbgrader": {
+        "grade_id": "text",
+        "locked": True,
+        "grade": False,
+        "solution": False,
+        "schema_version": 3,
+    }
+}
 
-def _convert(source: str) -> str:
-    nb = new_notebook(cells=[new_markdown_cell(source)])
+
+def _convert(source: str, metadata=LOCKED) -> str:
+    nb = new_notebook(cells=[new_markdown_cell(source, metadata=metadata)])
     nb, _ = MathToMathML().preprocess(nb, {})
     return nb.cells[0].source
 
@@ -31,7 +41,7 @@ def test_feedback_exporter_loads_nothing_from_the_network():
 
     templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     templates = templates / "templates"
-    nb = new_notebook(cells=[new_markdown_cell("$x^2$")])
+    nb = new_notebook(cells=[new_markdown_cell("$x^2$", metadata=LOCKED)])
     nb, _ = MathToMathML().preprocess(nb, {})
     nbformat.validate(nb)
     css = templates.parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
@@ -45,3 +55,20 @@ def test_feedback_exporter_loads_nothing_from_the_network():
     assert "<math" in html
     assert not re.findall(r"""(?:src=|from )["']https?://""", html)
     assert "MathJax" not in html.replace("Loading mathjax macro", "")
+
+
+def test_a_students_math_is_left_as_text():
+    """LaTeX to MathML makes raw HTML: a student's link or tag must not go live."""
+    attack = "$\\href{javascript:alert(1)}{x}$ $\\text{<img src=x onerror=alert(1)>}$"
+    answer = {
+        "nbgrader": {
+            "grade_id": "a",
+            "solution": True,
+            "grade": True,
+            "locked": False,
+            "points": 1,
+            "schema_version": 3,
+        }
+    }
+    assert _convert(attack, metadata=answer) == attack
+    assert _convert(attack, metadata={}) == attack
