@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 NBGRADER := $(PY) -m nbgrader
 ASSIGNMENT := debugging_nn
-EXERCISES := 0[6-8]_exercise_*
+EXERCISES := *_exercise_*
 
 .PHONY: help setup sysdeps data lab test lint format clean release check-release \
 	autograde feedback grades demo test-fast sysdeps-test \
@@ -56,7 +56,9 @@ lab: data  ## set up, then start JupyterLab on your copy of the course (student-
 lint: setup  ## ruff over the code and the notebooks
 	$(PY) -m ruff check .
 
-LESSONS := $(sort $(wildcard source/$(ASSIGNMENT)/0[1-5]_*.ipynb))
+# Lesson notebooks: every numbered notebook but the exercises.
+LESSONS := $(foreach nb,$(sort $(wildcard source/$(ASSIGNMENT)/[0-9][0-9]_*.ipynb)),\
+	$(if $(findstring _exercise_,$(nb)),,$(nb)))
 NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout 300
 

@@ -82,9 +82,9 @@ c.Autograde.autograde_preprocessors = [
 # grade these notebooks' test cells from the grader's process, and the cells'
 # hidden parts never run in (or reach) the student's kernel.
 c.SandboxExecute.checkers = {
-    "06_exercise_fix_broken_model": "autograder.checkers.fix_broken_model",
-    "07_exercise_lr_warmup": "autograder.checkers.lr_warmup",
-    "08_exercise_training_monitor": "autograder.checkers.training_monitor",
+    "10_exercise_fix_broken_model": "autograder.checkers.fix_broken_model",
+    "11_exercise_lr_warmup": "autograder.checkers.lr_warmup",
+    "12_exercise_training_monitor": "autograder.checkers.training_monitor",
 }
 
 # Demonstrations at the end of an exercise that no test, checker or written
@@ -92,8 +92,8 @@ c.SandboxExecute.checkers = {
 # submission is about 17 s faster for exercise 3). Exercise 2's experiment is
 # run: its numbers are what the written answer quotes.
 c.SandboxExecute.skip_cells = {
-    "06_exercise_fix_broken_model": ["given_demo_fixed_run"],
-    "08_exercise_training_monitor": [
+    "10_exercise_fix_broken_model": ["given_demo_fixed_run"],
+    "12_exercise_training_monitor": [
         "given_demo_healthy",
         "given_demo_dead",
         "given_demo_sigmoid",

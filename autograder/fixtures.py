@@ -2,7 +2,7 @@
 
 A fixture lives in ``tests/fixtures/submissions/<name>/`` as a ``fixture.json``::
 
-    {"notebook": "07_exercise_lr_warmup.ipynb",
+    {"notebook": "11_exercise_lr_warmup.ipynb",
      "description": "warmup off by one epoch",
      "cells": {"ex2_lr_warmup": "lr_warmup.py"},
      "expected_failures": ["test_ex2_schedule_sgd", "test_ex2_schedule_adam"]}

@@ -37,7 +37,7 @@ from autograder.fixtures import (
 
 ASSIGNMENT = "debugging_nn"
 #: Notebooks with autograded cells; lesson notebooks have none and are not graded.
-EXERCISE_GLOB = "0[6-8]_exercise_*"
+EXERCISE_GLOB = "[0-9][0-9]_exercise_*"
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True, **kwargs):

@@ -26,7 +26,7 @@ class GradientMonitor(keras.callbacks.Callback):
     >>> model.fit(x_train, y_train, epochs=5, callbacks=[monitor])
     >>> monitor.history[-1]  # {"hidden_1": 0.012, ..., "output": 0.31}
 
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+    Introduced in ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         x_sample: inputs of the fixed sample the gradients are computed on.

@@ -36,7 +36,7 @@ def loss_and_gradients(model: keras.Model, x, y, variables=None, training=False)
     respect to ``variables`` (default: ``model.trainable_variables``). ``training``
     is passed to the forward pass (``False`` keeps dropout off and batch
     normalisation on its moving statistics, so the result is deterministic).
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+    Introduced in ``03_vanishing_and_exploding_gradients.ipynb``.
     """
     if variables is None:
         variables = model.trainable_variables
@@ -58,7 +58,7 @@ def gradient_norms(model: keras.Model, x, y, training=False) -> dict[str, dict]:
 
     Returns ``{layer_name: {"kernel": norm, "bias": norm, ...}}`` in layer order,
     using the model's compiled loss averaged over the batch. Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
     """
     owners = []
     variables = []
@@ -77,7 +77,7 @@ def gradient_norms(model: keras.Model, x, y, training=False) -> dict[str, dict]:
 def kernel_norms_by_layer(norms: dict[str, dict]) -> dict[str, float]:
     """Keep only the kernel entry of :func:`gradient_norms`' result.
 
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+    Introduced in ``03_vanishing_and_exploding_gradients.ipynb``.
     """
     return {name: v["kernel"] for name, v in norms.items() if "kernel" in v}
 
@@ -94,7 +94,7 @@ def vanishing_layers(norms: dict[str, float], ratio: float = 1e-3) -> list[str]:
     either) or not finite, no layer is reported: a zero gradient caused by dead
     units is a dead-neuron problem, and NaN/Inf is a problem of its own. Returns
     the names in the order of ``norms``. Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         norms: kernel-gradient norm of every layer, the output layer last.
@@ -114,7 +114,7 @@ def weight_stats(model: keras.Model) -> dict[str, dict]:
 
     Returns ``{layer_name: {"kernel": {"mean": ..., "std": ..., "min": ...,
     "max": ..., "norm": ...}, "bias": {...}}}``. Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
     """
     result: dict[str, dict] = {}
     for layer in model.layers:
@@ -134,7 +134,7 @@ def find_nonfinite(model: keras.Model) -> list[str]:
     """Paths of the model's weight tensors that contain NaN or Inf.
 
     An empty list means every weight is finite. Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
     """
     bad = []
     for v in model.weights:
@@ -249,7 +249,7 @@ def check_initial_loss(model: keras.Model, x, y, num_classes=None, rtol=0.15) ->
     points at bad initialisation, a wrong output activation or a wrong loss.
     Returns ``{"loss", "expected", "ratio", "ok"}``, with ``ok`` when the loss is
     within ``rtol`` (relative) of ln(C). Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
     """
     if num_classes is None:
         num_classes = int(_output_layer(model).output.shape[-1])
@@ -293,7 +293,7 @@ def update_ratios(model: keras.Model, x, y) -> dict[str, float]:
     fresh state) and loss. The step is taken on a copy (:func:`clone_compiled`), so
     ``model`` is left untouched. CS231n's rule of thumb for a healthy learning rate
     is a ratio of about 1e-3; ratios far below it mean the weights hardly move.
-    Introduced in ``06_exercise_fix_broken_model.ipynb``.
+    Introduced in ``10_exercise_fix_broken_model.ipynb``.
 
     Args:
         model: a compiled Keras model.
@@ -337,7 +337,7 @@ def overfit_single_batch(
     Returns ``{"losses", "accuracies", "final_loss", "final_accuracy", "epochs",
     "passed"}``; ``losses``/``accuracies`` are those of each step's batch, computed
     before its update (as ``fit`` logs them). Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
 
     Args:
         model: a compiled Keras model.
@@ -437,7 +437,7 @@ def architecture_report(model: keras.Model, num_classes=None) -> ArchitectureRep
     categorical cross-entropy), an output size different from ``num_classes``,
     hidden layers without a non-linearity, bottleneck layers narrower than the
     output, and deep stacks of saturating activations. Also tabulates parameter
-    counts. Introduced in ``05_debugging_checklist.ipynb``.
+    counts. Introduced in ``09_debugging_checklist.ipynb``.
     """
     rows = []
     dense_layers = []
@@ -526,7 +526,7 @@ def diagnose_history(
     (first layer first). Returns a list of ``{"kind", "message"}`` findings with
     kinds ``exploding``, ``not_learning``, ``overfitting``, ``underfitting``,
     ``vanishing_gradients`` and ``exploding_gradients``; an empty list means the
-    run looks healthy. Introduced in ``05_debugging_checklist.ipynb``.
+    run looks healthy. Introduced in ``09_debugging_checklist.ipynb``.
     """
     h = getattr(history, "history", history)
     findings = []
@@ -601,7 +601,7 @@ def diagnose_history(
 def confusion_pairs(y_true, y_pred, class_names=None, top: int = 5) -> list[tuple]:
     """The most common confusions as ``(true, predicted, count)``, largest first.
 
-    Introduced in ``05_debugging_checklist.ipynb``.
+    Introduced in ``09_debugging_checklist.ipynb``.
     """
     y_true = np.asarray(y_true).astype(int)
     y_pred = np.asarray(y_pred).astype(int)
@@ -628,7 +628,7 @@ def integrated_gradients(
     Averages the gradient of the class probability along the straight path from
     ``baseline`` (default: a black image) to ``x`` and multiplies by
     ``x - baseline`` (Sundararajan et al., 2017). Returns an array shaped like
-    ``x``. Introduced in ``05_debugging_checklist.ipynb``.
+    ``x``. Introduced in ``09_debugging_checklist.ipynb``.
     """
     x = tf.convert_to_tensor(np.asarray(x, dtype=np.float32)[None])
     base = (
@@ -657,7 +657,7 @@ def clipped_gradients(grads, **clipping) -> list[np.ndarray]:
     Keras's own: one step of ``SGD(learning_rate=1.0, **clipping)`` is applied to
     zero-initialised variables, which then hold minus the clipped gradients. The
     arguments are not modified. Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         grads: a list of gradient tensors or arrays (for example from

@@ -39,7 +39,7 @@ def relative_error(analytic, numeric, tiny: float = TINY) -> np.ndarray:
     """``|a - n| / max(|a| + |n|, tiny)``, element-wise.
 
     Symmetric in its arguments, in [0, 1], and well defined when both are 0.
-    Introduced in ``04_gradient_checking.ipynb``.
+    Introduced in ``05_gradient_checking.ipynb``.
     """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
@@ -102,7 +102,7 @@ def cast_model(model: keras.Model, dtype: str) -> keras.Model:
 
     Works for functional and Sequential models and for custom layers whose
     ``get_config`` lets ``from_config`` rebuild them. Introduced in
-    ``04_gradient_checking.ipynb``.
+    ``05_gradient_checking.ipynb``.
     """
 
     def clone_layer(layer):
@@ -125,7 +125,7 @@ def loss_in_dtype(loss, dtype: str) -> keras.losses.Loss:
 
     Needed because Keras' ``compute_loss`` casts the total loss to
     ``keras.config.floatx()`` (float32), which would throw away the precision a
-    float64 gradient check needs. Introduced in ``04_gradient_checking.ipynb``.
+    float64 gradient check needs. Introduced in ``05_gradient_checking.ipynb``.
     """
     if isinstance(loss, str):
         loss = keras.losses.get(loss)
@@ -186,7 +186,7 @@ def gradient_check(
     every trainable tensor are perturbed by ``+-eps``. The analytic and the
     numerical gradient are of the same loss. The original model is not
     modified. Returns a :class:`GradCheckResult` with the maximum relative error
-    per tensor and a verdict. Introduced in ``04_gradient_checking.ipynb``.
+    per tensor and a verdict. Introduced in ``05_gradient_checking.ipynb``.
     """
     checked, loss_value = _loss_closure(model, x, y, dtype, include_regularization)
     variables = checked.trainable_variables
@@ -258,7 +258,7 @@ def check_entry(
     (``"hidden/bias"``) and ``index`` one of its entries (``(3,)``, ``(3, 2)``);
     the loss is the same as :func:`gradient_check`'s (compiled loss plus
     regularisation, in ``dtype``). The model is not modified. Introduced in
-    ``04_gradient_checking.ipynb``.
+    ``05_gradient_checking.ipynb``.
     """
     checked, loss_value = _loss_closure(model, x, y, dtype, include_regularization)
     var = _variable(checked, path)
@@ -285,7 +285,7 @@ def error_vs_eps(
     error (``~eps**2``, falls as eps shrinks) plus round-off error (``~u/eps``
     with ``u`` the dtype's unit round-off, grows as eps shrinks). Returns
     ``{dtype: errors}`` aligned with ``eps_values``. Introduced in
-    ``04_gradient_checking.ipynb``.
+    ``05_gradient_checking.ipynb``.
     """
     reference, _, _ = check_entry(model, x, y, path, index, dtype="float64")
     out = {}

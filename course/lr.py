@@ -59,7 +59,7 @@ def lr_range_test(
     divergence is the intended end of the test, so the bar is then completed at
     the step reached (a bar closed before its total looks like a crash in
     JupyterLab) and the reason is printed. Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
     """
     if not 0 < min_lr < max_lr:
         raise ValueError("need 0 < min_lr < max_lr")

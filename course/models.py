@@ -94,7 +94,7 @@ def deep_sigmoid_model(
     ``depth`` hidden ``Dense(units, sigmoid)`` layers with Glorot initialisation and
     plain SGD. Each sigmoid multiplies the backward signal by at most 0.25, so the
     first layers receive gradients orders of magnitude smaller than the last.
-    Introduced in ``02_vanishing_and_exploding_gradients.ipynb``.
+    Introduced in ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         depth: number of hidden layers. Defaults to 10.
@@ -111,7 +111,7 @@ def deep_relu_he_model(
     """The same depth as :func:`deep_sigmoid_model`, with ReLU and He initialisation.
 
     The fix for vanishing gradients, shown side by side with the sigmoid network.
-    Introduced in ``08_exercise_training_monitor.ipynb``.
+    Introduced in ``12_exercise_training_monitor.ipynb``.
 
     Args:
         depth: number of hidden layers. Defaults to 10.
@@ -138,7 +138,7 @@ def exploding_model(
     With the defaults the activations and gradients grow by orders of magnitude per
     layer and the loss turns NaN within a few steps. ``clipnorm`` adds gradient
     clipping (one of the fixes). Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         units: sizes of the hidden layers. Defaults to ``(128, 64, 64)``.
@@ -166,7 +166,7 @@ def model_with_init(
 ) -> keras.Model:
     """The 784-128-64-10 ReLU network with Adam, for comparing initialisers.
 
-    Introduced in ``05_debugging_checklist.ipynb`` (lesson 03 trains the same
+    Introduced in ``09_debugging_checklist.ipynb`` (lesson 04 trains the same
     network through :func:`compare_initializers`).
 
     Args:
@@ -194,9 +194,9 @@ def broken_model(learning_rate: float = 1e-5) -> keras.Model:
     about 1e-6 of their size (``diagnostics.update_ratios``; about 1e-3 is
     healthy), and the gradient shrinks by a factor of 4 or more at every sigmoid
     layer (sigmoid' <= 0.25), so the first layer receives about 1e-5 of the output
-    layer's gradient (lesson 02's criterion for vanishing gradients is 1e-3),
+    layer's gradient (lesson 03's criterion for vanishing gradients is 1e-3),
     although no unit saturates. Exercise 1 asks the student to measure, diagnose
-    and fix it. Introduced in ``05_debugging_checklist.ipynb``.
+    and fix it. Introduced in ``09_debugging_checklist.ipynb``.
 
     Args:
         learning_rate: SGD learning rate. Defaults to ``1e-5``.
@@ -235,7 +235,7 @@ def training_api_overrides(model: keras.Model) -> list[str]:
     A method defined on the model instance, or on a class between the model's class
     and Keras's own ``Model``/``Sequential``/``Functional``, is listed: such a model
     could fake its training, so exercise 1's tests refuse it. Introduced in
-    ``06_exercise_fix_broken_model.ipynb``.
+    ``10_exercise_fix_broken_model.ipynb``.
 
     Args:
         model: the model to inspect.
@@ -287,7 +287,7 @@ def compare_initializers(
     One model is compiled and traced once per call and reused: each run loads the
     freshly built model's weights and the optimiser's initial state, which gives
     the same training as a new model (tracing a new model would cost about as much
-    as training this one). Introduced in ``03_weight_initialization.ipynb``.
+    as training this one). Introduced in ``04_weight_initialization.ipynb``.
 
     Args:
         initializers: ``{label: initialiser name or config}``.

@@ -64,7 +64,7 @@ def plot_histograms(
 
     ``values`` maps layer names to arrays; ``dead_fractions`` (optional) maps the
     same names to the fraction of dead units, shown in each panel's title.
-    Introduced in ``05_debugging_checklist.ipynb``.
+    Introduced in ``09_debugging_checklist.ipynb``.
     """
     n = len(values)
     ncols = min(n, 4)
@@ -97,7 +97,7 @@ def plot_training_dashboard(
     ``history`` is a Keras ``History`` or its ``.history`` dict;
     ``gradient_norms`` and ``weight_norms`` are optional per-epoch sequences (for
     example ``GradientMonitor``'s ``logs["gradient_norm"]``). Empty panels say
-    what they would need. Introduced in ``05_debugging_checklist.ipynb``.
+    what they would need. Introduced in ``09_debugging_checklist.ipynb``.
     """
     h = getattr(history, "history", history)
     epochs = np.arange(1, len(h["loss"]) + 1)
@@ -153,7 +153,7 @@ def plot_lr_finder(result, title="Learning-rate range test") -> Figure:
     """Smoothed loss against learning rate (log x), with the suggestion marked.
 
     ``result`` is a :class:`course.lr.LRRangeResult`. Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(result.lrs, result.raw_losses, color="lightgray", label="batch loss")
@@ -216,7 +216,7 @@ def plot_gradient_norms_by_layer(
     with a dashed line at ``ratio`` (the criterion of
     :func:`course.diagnostics.vanishing_layers`). Both y axes are logarithmic with
     a labelled tick at every power of ten. Introduced in
-    ``02_vanishing_and_exploding_gradients.ipynb``.
+    ``03_vanishing_and_exploding_gradients.ipynb``.
 
     Args:
         series: ``{label: {layer_name: norm}}``.
@@ -261,7 +261,7 @@ def plot_error_vs_eps(
 
     ``errors`` maps a label (e.g. ``"float32"``) to relative errors aligned with
     ``eps_values`` (as :func:`course.gradcheck.error_vs_eps` returns them).
-    Introduced in ``04_gradient_checking.ipynb``.
+    Introduced in ``05_gradient_checking.ipynb``.
     """
     from matplotlib.ticker import LogLocator, NullFormatter
 
@@ -325,7 +325,7 @@ def plot_relative_error_vs_gradient(
     ``series`` maps a label to ``(analytic, numeric)`` arrays; ``reference``,
     if given, is an absolute error ``d`` drawn as the curve ``d / (2 |g|)``
     (the relative error a constant absolute error gives). Introduced in
-    ``04_gradient_checking.ipynb``.
+    ``05_gradient_checking.ipynb``.
     """
     fig, ax = plt.subplots(figsize=(7, 4.2))
     lows, highs = [], []
@@ -439,7 +439,7 @@ def plot_confusion_matrix(
 
     Colour encodes the share of the true class predicted as each class (the
     colorbar says so); every cell is annotated with its count, and the diagonal
-    holds the correct predictions. Introduced in ``05_debugging_checklist.ipynb``.
+    holds the correct predictions. Introduced in ``09_debugging_checklist.ipynb``.
 
     Args:
         y_true: true class indices.
@@ -488,7 +488,7 @@ def plot_attributions(
     pixels are evidence for the class (they raise its probability), blue pixels
     evidence against it; white is no effect. All maps share one colour scale, so
     their intensities are comparable, and one colorbar. Introduced in
-    ``05_debugging_checklist.ipynb``.
+    ``09_debugging_checklist.ipynb``.
 
     Args:
         image: the input, 784 pixel values in [0, 1] or a 28x28 array.
@@ -530,7 +530,7 @@ def _plain_log_ticks(ax, values) -> None:
 
     Within less than a decade the minor ticks are labelled too (otherwise the axis
     would show one label or none); over wider ranges only the decades are.
-    Introduced in ``05_debugging_checklist.ipynb``.
+    Introduced in ``09_debugging_checklist.ipynb``.
     """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -553,7 +553,7 @@ def plot_layer_variances(
     (right panel). Both y axes are logarithmic, labelled at powers of ten, or at
     1, 2 and 5 times them where the values span less than three decades; the
     layer axis has integer ticks. Introduced in
-    ``03_weight_initialization.ipynb``.
+    ``04_weight_initialization.ipynb``.
 
     Args:
         forward: ``{label: [variance of layer 1, layer 2, ...]}``.
@@ -605,7 +605,7 @@ def plot_final_metric_by_seed(
     runs of the same seed across labels, so that paired differences show. An
     accuracy axis spans its whole range, 0 to 1, with chance for ten classes (0.1)
     dashed, and all panels share it. Introduced in
-    ``03_weight_initialization.ipynb``.
+    ``04_weight_initialization.ipynb``.
 
     Args:
         results: ``{setting: {label: [history, ...]}}``.

@@ -33,7 +33,7 @@ from autograder.fixtures import (  # noqa: E402
 )
 from autograder.pipeline import ASSIGNMENT, write_submission  # noqa: E402
 
-NOTEBOOK = "07_exercise_lr_warmup.ipynb"
+NOTEBOOK = "11_exercise_lr_warmup.ipynb"
 
 
 def scratch_course(base: Path, notebook: str, n: int) -> Path:

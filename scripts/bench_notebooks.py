@@ -21,7 +21,11 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted((ROOT / "source" / "debugging_nn").glob("0[1-5]_*.ipynb"))
+LESSONS = sorted(
+    p
+    for p in (ROOT / "source" / "debugging_nn").glob("[0-9][0-9]_*.ipynb")
+    if "_exercise_" not in p.name
+)
 BASELINE_SOURCE = "import course  # noqa: F401\nimport keras\nimport numpy as np"
 
 

@@ -59,7 +59,7 @@ JupyterLab and nbgrader (the **Validate** button). Then open the notebooks:
 {open}
 ```
 
-Work through `01` to `05`, then solve the exercises `06` to `08`. Cells that check
+Work through `01` to `09`, then solve the exercises `10` to `12`. Cells that check
 your work are marked as tests; click **Validate** before you hand in. Hand in the
 three exercise notebooks as your instructor asks.
 

@@ -23,7 +23,9 @@ from pathlib import Path
 import nbformat
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "debugging_nn"
-LESSONS = sorted(SOURCE.glob("0[1-5]_*.ipynb"))
+LESSONS = sorted(
+    p for p in SOURCE.glob("[0-9][0-9]_*.ipynb") if "_exercise_" not in p.name
+)
 
 
 @lru_cache(maxsize=None)

@@ -117,7 +117,7 @@ def test_a_students_edit_survives_make_release_and_make_lab(clone):
             cwd=clone / "scripts",
             check=True,
         )
-    mine = work / "07_exercise_lr_warmup.ipynb"
+    mine = work / "11_exercise_lr_warmup.ipynb"
     nb = nbformat.read(mine, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("my notes: warmup helps Adam"))
     nbformat.write(nb, mine)

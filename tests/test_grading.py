@@ -138,7 +138,7 @@ def test_listed_demonstrations_are_not_run_when_grading(course):
         / "autograded"
         / "reference"
         / ASSIGNMENT
-        / ("08_exercise_training_monitor.ipynb")
+        / ("12_exercise_training_monitor.ipynb")
     )
     demos = [
         c
@@ -308,7 +308,7 @@ def test_manual_grading_then_table_csv_and_feedback_agree(course):
         "--student=reference_again",
         f"--CourseDirectory.notebook_id={EXERCISE_GLOB}",
     )
-    page = next((root / "feedback" / "reference_again" / ASSIGNMENT).glob("06_*.html"))
+    page = next((root / "feedback" / "reference_again" / ASSIGNMENT).glob("10_*.html"))
     assert "Not graded yet" in page.read_text()
 
     graded = grade_written_demo(db_url, root=root)

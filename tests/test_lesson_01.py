@@ -268,7 +268,7 @@ def test_the_lesson_never_touches_the_test_set(lesson):
 def test_the_orientation(lesson):
     first = lesson.nb.cells[0].source
     assert "Prerequisites:" in first and re.search(r"Time:\*\* about \d+ min", first)
-    assert "02_vanishing_and_exploding_gradients.ipynb" in lesson.nb.cells[-1].source
+    assert "03_vanishing_and_exploding_gradients.ipynb" in lesson.nb.cells[-1].source
 
 
 # --- the helpers the lesson introduced -----------------------------------------

@@ -1,21 +1,25 @@
-"""Lesson 03 (weight initialisation): its claims, read from the executed notebook,
-and the helpers it introduced (``models.compare_initializers``,
-``plots.plot_layer_variances``, ``plots.plot_final_metric_by_seed``)."""
+"""Lesson 03 (vanishing and exploding gradients): its text's claims, on its outputs.
+
+Each test reads the numbers a tagged cell of the executed notebook printed
+(``tests/lesson_outputs.py``) and checks a claim the markdown makes about them,
+with tolerances. The last tests cover the helpers the lesson introduced.
+"""
 
 from __future__ import annotations
 
-from course import models, plots
+from course import diagnostics, plots
 
 import re
 
 import keras
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 from tests.lesson_outputs import Lesson
 
-NAME = "03_weight_initialization.ipynb"
-NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+NAME = "03_vanishing_and_exploding_gradients.ipynb"
+NUM = r"([-+\d.e]+|nan|inf)"
 
 
 @pytest.fixture(scope="module")
@@ -23,200 +27,277 @@ def lesson():
     return Lesson(NAME)
 
 
-def _profile(lesson, tag, activation):
-    """{initialiser: (forward layer 1, layer 20, 20/1, backward 20, 1, 1/20)}."""
-    three = rf"((?:\s+{NUMBER}){{3}})"
-    rows = {}
-    for line in lesson.text(tag).splitlines():
-        m = re.match(rf"{activation}\s+(\S+){three}\s+\|{three}$", line)
-        if m:
-            values = (m.group(2) + m.group(3)).split()
-            rows[m.group(1)] = tuple(float(v) for v in values)
-    assert set(rows) == {"RandomNormal(0.01)", "Glorot", "He"}, lesson.text(tag)
-    return rows
-
-
-def _training(lesson):
-    """{setting: {"He": mean, ..., "He - Glorot": (mean, lo, hi), ...}}."""
-    blocks, current = {}, None
-    for line in lesson.text("claim-training").splitlines():
-        if line and not line.startswith(" "):
-            current = blocks.setdefault(line.strip(), {})
-            continue
-        spread = rf"({NUMBER})\s+\(seeds: ({NUMBER}) to ({NUMBER})\)"
-        acc = re.match(rf"\s+(\S+)\s+val accuracy {spread}", line)
-        gap = re.match(rf"\s+(He - \S+)\s+per seed {spread}", line)
-        if acc:
-            current[acc.group(1)] = tuple(float(v) for v in acc.groups()[1:])
-        elif gap:
-            current[gap.group(1)] = tuple(float(v) for v in gap.groups()[1:])
-    return blocks
-
-
-# --- the lesson's claims -------------------------------------------------------
-
-
-def test_keras_initialisers_match_the_formulas(lesson):
-    ratios = lesson.numbers("claim-formulas", rf"formula = ({NUMBER})")
-    assert len(ratios) == 4
-    assert all(0.97 < r < 1.03 for r in ratios)
-
-
-def test_equal_weights_stay_equal_and_random_ones_do_not(lesson):
-    text = lesson.text("claim-symmetry")
-    pattern = (
-        r"{}\s+distinct hidden units (\d+) -> (\d+) after training; max difference"
-        rf" between units ({NUMBER}) -> ({NUMBER}); val accuracy ({NUMBER})"
+def _norm_table(lesson):
+    """{layer: (norm, norm / output)} from the sigmoid network's table."""
+    rows = re.findall(
+        r"^(hidden_\d+|output)\s+([-+\d.e]+)\s+([-+\d.e]+)$",
+        lesson.text("claim-sigmoid-norms"),
+        re.MULTILINE,
     )
-    same = re.search(pattern.format("all weights 0.01"), text)
-    rand = re.search(pattern.format("random"), text)
-    assert same and rand, text
-    n0, n1, d0, d1, acc_same = (float(v) for v in same.groups())
-    assert (n0, n1, d0, d1) == (1, 1, 0, 0), "one unit before and after, exactly"
-    m0, m1, _, e1, acc_rand = (float(v) for v in rand.groups())
-    assert (m0, m1) == (64, 64) and e1 > 0.01
-    assert acc_same < 0.4 and acc_rand > 0.7, "one effective unit learns far less"
+    return {name: (float(norm), float(rel)) for name, norm, rel in rows}
 
 
-def test_relu_depth_profile(lesson):
-    p = _profile(lesson, "claim-relu-profile", "ReLU")
-    # RandomNormal(0.01): nothing left after 19 layers, either way.
-    assert p["RandomNormal(0.01)"][2] < 1e-30 and p["RandomNormal(0.01)"][5] < 1e-30
-    # Glorot: about a factor of 2 per layer, i.e. 0.5**19 ~ 1.9e-6, both ways.
-    for ratio in (p["Glorot"][2], p["Glorot"][5]):
-        assert 1e-7 < ratio < 1e-5
-    # He: within a factor of 2 both ways.
-    assert 0.5 <= p["He"][2] <= 2 and 0.5 <= p["He"][5] <= 2
+def _seed_values(text, label):
+    """The comma-separated numbers after ``label`` up to the next '|'."""
+    found = re.search(rf"{label} ([^|]+?)(?: \||$)", text, re.MULTILINE)
+    assert found, f"{label!r} not in\n{text}"
+    return [float(v) for v in found.group(1).split(",")]
 
 
-def test_tanh_profile_and_saturation(lesson):
-    p = _profile(lesson, "claim-tanh-profile", "tanh")
-    assert p["RandomNormal(0.01)"][2] < 1e-25
-    glorot, he = p["Glorot"], p["He"]
-    assert 0.05 < glorot[2] < 0.2, "Glorot: activations shrink slowly"
-    assert 0.05 < glorot[5] < 0.3, "Glorot: the gradient shrinks on its way down"
-    assert 0.7 < he[2] < 2, "He: activation variance stays put"
-    assert 8 < he[5] < 20, "He: the gradient grows on its way down (~15x)"
-    assert max(1 / glorot[2], 1 / glorot[5], he[2], he[5]) < 15, "within 15x"
-    text = lesson.text("claim-tanh-profile")
-    for name, bound in (("Glorot", 0.0001), ("He", 0.0011)):
-        found = re.search(rf"tanh\s+{name}\s.*max over layers ({NUMBER})%", text)
-        assert found, text
-        assert float(found.group(1)) / 100 <= bound, "no saturation to speak of"
+def _block(text, start):
+    """The lines of one run: from the line starting with ``start`` to the next run."""
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    block = [lines[first]]
+    for line in lines[first + 1 :]:
+        if line and not line.startswith((" ", "Batch ")):
+            break
+        block.append(line)
+    return "\n".join(block)
 
 
-def test_figures_are_there(lesson):
-    for tag in ("claim-relu-figure", "claim-tanh-figure", "claim-training"):
-        assert lesson.has_image(tag), tag
+def _losses(block):
+    found = re.search(r"loss by epoch ([^;]+);", block)
+    return [float(v) for v in found.group(1).split(",")]
 
 
-def test_training_gaps_grow_with_sgd_and_depth(lesson):
-    t = _training(lesson)
-    adam = t["Adam, 2 hidden layers"]
-    sgd = t["SGD, 2 hidden layers"]
-    deep = t["SGD, 8 hidden layers"]
-    # RandomNormal(0.01) is behind He for every seed, more so with SGD, then depth.
-    for setting in (adam, sgd, deep):
-        assert setting["He - RandomNormal(0.01)"][1] > 0, "every seed"
-    gaps = [s["He - RandomNormal(0.01)"][0] for s in (adam, sgd, deep)]
-    assert gaps[0] < 0.06 and gaps[1] > 2 * gaps[0] and gaps[2] > 2 * gaps[1]
-    assert deep["RandomNormal(0.01)"][2] <= 0.11, "chance level for every seed"
-    # Glorot vs He: within the seeds' spread at 2 layers, He ahead at 8 (every seed).
-    for setting in (adam, sgd):
-        mean, lo, hi = setting["He - Glorot"]
-        assert lo < 0 < hi and abs(mean) < 0.01
-    mean, lo, hi = deep["He - Glorot"]
-    assert lo > 0 and mean > 0.1
+# --- vanishing gradients -----------------------------------------------------------
 
 
-def test_markdown_quotes_the_printed_numbers(lesson):
-    text = lesson.markdown()
-    t = _training(lesson)
-    for quoted in (
-        f"{t['Adam, 2 hidden layers']['He - RandomNormal(0.01)'][0]:.3f}",
-        f"{t['SGD, 2 hidden layers']['He - RandomNormal(0.01)'][0]:.3f}",
-        f"{t['SGD, 8 hidden layers']['He - Glorot'][0]:.3f}",
+def test_sigmoid_gradients_shrink_towards_the_input(lesson):
+    table = _norm_table(lesson)
+    assert len(table) == 11
+    norms = [norm for norm, _ in table.values()]
+    assert norms == sorted(norms), "every layer further from the output is smaller"
+    first, ratio = table["hidden_1"]
+    assert 5e-7 < first < 5e-6  # "1.5e-6 at hidden_1"
+    assert 5e-7 < ratio < 5e-6  # "a ratio of 1.8e-6"
+    assert 0.5 < table["output"][0] < 1.5  # "0.83 at the output layer"
+    bound = lesson.number("claim-sigmoid-norms", r"0\.25 \*\* 10 = ([\d.e-]+)")
+    assert bound == pytest.approx(0.25**10, rel=0.01)
+    assert 0.1 < ratio / bound < 10, "the same order of magnitude as 0.25^10"
+
+
+def test_loss_scale_moves_the_norms_but_not_the_ratio(lesson):
+    text = lesson.text("claim-loss-scale")
+    first = [float(v) for v in re.findall(rf"hidden_1 {NUM},", text)]
+    ratio = [float(v) for v in re.findall(rf"hidden_1/output {NUM}", text)]
+    flagged = [int(v) for v in re.findall(r"vanishing_layers: (\d+) of 11", text)]
+    (mean_first, sum_first), (mean_ratio, sum_ratio) = first, ratio
+    assert mean_first < 1e-5 < sum_first, "the absolute threshold flips"
+    assert sum_first / mean_first == pytest.approx(512, rel=0.1)
+    assert sum_ratio == pytest.approx(mean_ratio, rel=0.05), "the ratio does not"
+    assert flagged == [6, 6]
+    assert "hidden_1 ... hidden_6" in text
+
+
+def test_each_single_change_and_its_effect_on_the_ratio(lesson):
+    text = lesson.text("claim-one-change")
+    changed = re.findall(r"\[changed: ([^\]]+)\]", text)
+    assert changed == [
+        "control",
+        "activation, vs control",
+        "depth, vs control",
+        "init, vs ReLU, Glorot",
+    ], "each run names the one setting it changes"
+    blocks = {
+        key: _block(text, key)
+        for key in (
+            "sigmoid, Glorot, depth 10",
+            "ReLU, Glorot, depth 10",
+            "sigmoid, Glorot, depth 3",
+            "ReLU, He, depth 10",
+        )
+    }
+    ratio = {k: _seed_values(b, "hidden_1/output") for k, b in blocks.items()}
+    assert all(len(v) == 3 for v in ratio.values()), "three seeds each"
+    assert max(ratio["sigmoid, Glorot, depth 10"]) < 1e-5
+    assert all(3 < r < 7 for r in ratio["ReLU, Glorot, depth 10"])  # "3.8-6.3"
+    assert all(0.04 < r < 0.08 for r in ratio["sigmoid, Glorot, depth 3"])
+    assert all(2.5 < r < 6 for r in ratio["ReLU, He, depth 10"])  # "3.0-5.4"
+    for key, block in blocks.items():
+        flagged = re.search(r"vanishing layers ([\d, ]+) of", block).group(1)
+        expected = "6, 6, 6" if key == "sigmoid, Glorot, depth 10" else "0, 0, 0"
+        assert flagged == expected, key
+    # "every layer's gradient is 20 to 35 times larger" with He than with Glorot.
+    for layer in ("hidden_1", "output"):
+        he = _seed_values(blocks["ReLU, He, depth 10"], layer)
+        glorot = _seed_values(blocks["ReLU, Glorot, depth 10"], layer)
+        for a, b in zip(he, glorot):
+            assert 15 < a / b < 40, layer
+
+
+def test_the_gradient_flow_figure_is_shown(lesson):
+    assert lesson.has_image("claim-flow-figure")
+
+
+def test_training_sigmoid_at_chance_relu_better_he_best(lesson):
+    text = lesson.text("claim-training")
+    acc = {
+        name: (float(mean), float(std))
+        for name, mean, std in re.findall(
+            r"^(.+?)\s+val accuracy ([\d.]+) \+- ([\d.]+)", text, re.MULTILINE
+        )
+    }
+    sigmoid = acc["sigmoid, Glorot, depth 10"]
+    glorot = acc["ReLU, Glorot, depth 10"]
+    he = acc["ReLU, He, depth 10"]
+    assert sigmoid[0] < 0.12, "chance is 0.1"
+    # Each step is several times the spread between seeds.
+    assert glorot[0] - sigmoid[0] > 2 * (glorot[1] + sigmoid[1])
+    assert he[0] - glorot[0] > 2 * (he[1] + glorot[1])
+    after = _seed_values(_block(text, "sigmoid"), "hidden_1/output after training")
+    assert max(after) < 1e-5, "the vanishing does not go away by itself"
+    for name in ("ReLU, Glorot, depth 10", "ReLU, He, depth 10"):
+        ratios = _seed_values(_block(text, name), "hidden_1/output after training")
+        assert all(2 <= r <= 5 for r in ratios), name
+
+
+# --- exploding gradients -----------------------------------------------------------
+
+
+def test_the_bad_initialisation_is_about_200_times_he(lesson):
+    ratio = lesson.number("claim-std-ratio", r"ratio (\d+)")
+    assert 180 <= ratio <= 220
+    markdown = lesson.markdown()
+    assert "about 200 times" in markdown and "300 times" not in markdown
+    loss = lesson.number("claim-std-ratio", r"loss at initialisation ([\d.e+]+)")
+    assert 1e5 < loss < 1e7  # "about 6e5"
+    output = lesson.number("claim-std-ratio", r"output ([\d.e+]+)")
+    assert output > 1e6  # "the output layer's above a million"
+
+
+def test_terminate_on_nan_prints_to_stdout_and_stops(lesson):
+    cell = lesson.cell("claim-terminate")
+    streams = [o for o in cell.outputs if o.get("output_type") == "stream"]
+    message = [o for o in streams if "Invalid loss, terminating training" in o.text]
+    assert message and all(o.name == "stdout" for o in message)
+    assert lesson.number("claim-terminate", r"epochs run: (\d+) of 5") == 1
+    assert "loss by epoch: nan" in lesson.text("claim-terminate")
+    assert lesson.number("claim-terminate", r"NaN/Inf: (\d+) of") > 0
+    batch = re.search(r"Batch (\d+): Invalid loss", lesson.text("claim-terminate"))
+    assert f"`Batch {batch.group(1)}: Invalid loss" in lesson.markdown()
+
+
+def test_each_fix_alone_and_both_together(lesson):
+    text = lesson.text("claim-fixes")
+    runs = {key: _block(text, f"{key}  ") for key in "ABCDEF"}
+    assert "[changed: control]" in runs["A"]
+    for key in "BCDE":
+        assert len(re.findall(r"\[changed: [a-z ]+, vs [A-F]\]", runs[key])) == 1
+    for key in "ABCE":  # diverge: stopped by TerminateOnNaN in the first epoch
+        assert "Invalid loss, terminating training" in runs[key], key
+        assert "epochs run 1 of 2" in runs[key], key
+        assert not np.isfinite(_losses(runs[key])[-1]), key
+    clipped = _losses(runs["D"])  # clipping alone: finite, but enormous
+    assert np.isfinite(clipped[-1]) and clipped[-1] > 1e3
+    assert "Invalid loss" not in runs["F"]
+    f_accuracy = float(re.search(r"val accuracy ([\d.]+)", runs["F"]).group(1))
+    d_accuracy = float(re.search(r"val accuracy ([\d.]+)", runs["D"]).group(1))
+    assert f_accuracy > 0.6 and f_accuracy > d_accuracy + 0.1
+    assert _losses(runs["F"])[-1] < 1.0
+
+
+def test_clipnorm_clips_each_variable_global_clipnorm_all_together(lesson):
+    text = lesson.text("claim-clip-norms")
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in text.splitlines()[1:]
+        if "/" in line.split()[0]
+    }
+    assert len(rows) == 8
+    for raw, per_variable, global_ in rows.values():
+        assert per_variable == pytest.approx(min(raw, 1.0), rel=0.01)
+    global_norm = re.search(r"global norm\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text)
+    raw, per_variable, global_ = map(float, global_norm.groups())
+    assert global_ == pytest.approx(1.0, rel=1e-3)
+    assert 1.0 < per_variable < np.sqrt(8)
+    for r, _, g in rows.values():
+        assert g == pytest.approx(r / raw, rel=0.02), "one common factor"
+    cosine = re.search(r"cos to unclipped\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text)
+    assert float(cosine.group(3)) == pytest.approx(1.0, abs=1e-3)
+    assert float(cosine.group(2)) < 0.99
+    markdown = lesson.markdown()
+    assert "https://keras.io/api/optimizers/" in markdown
+    assert re.search(r"This\s+notebook uses `global_clipnorm`", markdown)
+
+
+def test_clipping_against_its_no_clipping_control(lesson):
+    text = lesson.text("claim-clip-control")
+    assert text.count("He init, lr 1.0") == 3, "same model and lr for every seed"
+    no_clip = re.findall(r"no clipping\s+(loss by epoch .*)$", text, re.MULTILINE)
+    assert len(no_clip) == 3
+    for line in no_clip:
+        final = _losses(line + ";")[-1]
+        accuracy = re.search(r"val accuracy ([\d.]+)", line)
+        assert not np.isfinite(final) or float(accuracy.group(1)) < 0.15
+    assert text.count("Invalid loss, terminating training") >= 2
+    summary = {
+        mode: (float(mean), float(std))
+        for mode, mean, std in re.findall(
+            r"^(global_clipnorm=1|clipnorm=1)\s+val accuracy over seeds .*; "
+            r"mean ([\d.]+) \+- ([\d.]+)$",
+            text,
+            re.MULTILINE,
+        )
+    }
+    seeds = re.search(r"global_clipnorm=1\s+val accuracy over seeds ([^;]+);", text)
+    seeds = [float(v) for v in seeds.group(1).split(",")]
+    assert min(seeds) > 0.5, "global clipping trains on every seed"
+    assert summary["global_clipnorm=1"][0] > summary["clipnorm=1"][0] + 0.2
+
+
+def test_orientation_and_sources(lesson):
+    first = lesson.nb.cells[0].source
+    assert "**Prerequisites:**" in first and "**Time:** about 30 minutes" in first
+    markdown = lesson.markdown()
+    for source in (
+        "http://proceedings.mlr.press/v9/glorot10a.html",
+        "https://arxiv.org/abs/1502.01852",
+        "https://keras.io/api/callbacks/terminate_on_nan/",
     ):
-        assert quoted in text, quoted
-    assert "test set stays untouched" in text
-    for source in ("glorot10a", "1502.01852"):
-        assert source in text
+        assert source in markdown
+    assert "(04_weight_initialization.ipynb)" in lesson.nb.cells[-1].source
+    for cell in lesson.nb.cells:
+        if cell.cell_type == "code":
+            assert "def vanishing" not in cell.source, "use vanishing_layers"
+            assert "GradientTape" not in cell.source, "use diagnostics.gradient_norms"
 
 
-# --- the helpers ---------------------------------------------------------------
+# --- helpers introduced by the lesson ----------------------------------------------
 
 
-def test_compare_initializers_trains_like_a_fresh_model(tiny_data):
-    """Reusing one compiled model gives the same training as a new model per run."""
-    x, y = tiny_data
-    inits = {"he": "he_normal", "small": {"class_name": "RandomNormal",
-                                          "config": {"stddev": 0.01}}}
-    kwargs = dict(units=(16,), seeds=(0, 1), epochs=2, batch_size=len(x))
-    results = models.compare_initializers(
-        inits, x, y, (x[:64], y[:64]), optimizer=keras.optimizers.SGD(0.5),
-        progress=False, **kwargs,
-    )
-    assert list(results) == ["he", "small"]
-    assert all(len(runs) == 2 for runs in results.values())
-    for label, init in inits.items():
-        for seed, history in zip((0, 1), results[label]):
-            keras.utils.set_random_seed(seed)
-            fresh = models.dense_stack((16,), kernel_initializer=init)
-            fresh.compile(optimizer=keras.optimizers.SGD(0.5),
-                          loss=models.LOSS, metrics=["accuracy"])
-            alone = fresh.fit(x, y, validation_data=(x[:64], y[:64]), epochs=2,
-                              batch_size=len(x), verbose=0).history
-            for key in ("loss", "val_loss", "val_accuracy"):
-                np.testing.assert_allclose(history[key], alone[key], rtol=1e-4)
-    # Different seeds give different runs.
-    assert results["he"][0]["loss"] != results["he"][1]["loss"]
+def test_clipped_gradients_match_keras_documentation():
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=(4, 3)) * 3, rng.normal(size=3) * 0.1]
+    norms = [np.linalg.norm(g) for g in grads]
+    total = np.sqrt(sum(n * n for n in norms))
+    per_variable = diagnostics.clipped_gradients(grads, clipnorm=1.0)
+    for g, c, n in zip(grads, per_variable, norms):
+        np.testing.assert_allclose(c, g / max(n, 1.0), rtol=1e-5, atol=1e-6)
+    together = diagnostics.clipped_gradients(grads, global_clipnorm=1.0)
+    for g, c in zip(grads, together):
+        np.testing.assert_allclose(c, g / total, rtol=1e-5, atol=1e-6)
+    values = diagnostics.clipped_gradients(grads, clipvalue=0.5)
+    np.testing.assert_allclose(values[0], np.clip(grads[0], -0.5, 0.5), rtol=1e-5)
+    unchanged = diagnostics.clipped_gradients([keras.ops.ones((2,))])
+    np.testing.assert_allclose(unchanged[0], [1.0, 1.0])
+    assert np.linalg.norm(grads[0]) == pytest.approx(norms[0]), "inputs untouched"
 
 
-def test_same_seed_runs_share_the_output_layer():
-    inits = ["he_normal", "glorot_normal",
-             {"class_name": "RandomNormal", "config": {"stddev": 0.01}}]
-    outputs, hidden = [], []
-    for init in inits:
-        keras.utils.set_random_seed(3)
-        model = models.dense_stack((8, 8), kernel_initializer=init)
-        outputs.append(model.get_layer("output").get_weights()[0])
-        hidden.append(model.get_layer("hidden_2").get_weights()[0])
-    for other in outputs[1:]:
-        np.testing.assert_array_equal(outputs[0], other)
-    assert not np.array_equal(hidden[0], hidden[1])
-    # A name gives every layer its own initialiser: equal shapes, different kernels.
-    keras.utils.set_random_seed(3)
-    model = models.dense_stack((8, 8, 8), kernel_initializer="he_normal")
-    k2, k3 = (model.get_layer(f"hidden_{i}").get_weights()[0] for i in (2, 3))
-    assert not np.array_equal(k2, k3)
-
-
-def test_plot_layer_variances_has_log_axes_and_labels():
-    fig = plots.plot_layer_variances(
-        {"a": [1.0, 0.1, 0.01], "b": [1.0, 1.0, 1.0]},
-        {"a": [1e-30, 1e-10, 1.0], "b": [0.5, 0.6, 0.7]},
-        title="t",
-    )
+def test_plot_gradient_norms_by_layer():
+    series = {
+        "sigmoid": {"hidden_1": 1e-6, "hidden_2": 1e-3, "output": 0.5},
+        "relu": {"hidden_1": 0.2, "hidden_2": 0.3, "output": 0.2},
+    }
+    fig = plots.plot_gradient_norms_by_layer(series, ratio=1e-3, title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
     left, right = fig.axes
-    assert fig._suptitle.get_text() == "t"
+    assert fig.get_suptitle() == "t"
     for ax in (left, right):
         assert ax.get_yscale() == "log"
-        assert ax.get_xlabel() and "log" in ax.get_ylabel()
-        assert {t.get_text() for t in ax.get_legend().get_texts()} == {"a", "b"}
-
-
-def test_plot_final_metric_by_seed_spans_the_whole_accuracy_range():
-    runs = {
-        "he": [{"val_accuracy": [0.5, 0.6]}, {"val_accuracy": [0.52, 0.64]}],
-        "small": [{"val_accuracy": [0.1, 0.2]}, {"val_accuracy": [0.1, 0.3]}],
-    }
-    fig = plots.plot_final_metric_by_seed({"setting A": runs, "setting B": runs})
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
-        assert ax.get_ylim() == (0, 1)
-        assert ax.get_xlabel() == "initialiser" and "accuracy" in ax.get_ylabel()
-        assert ax.get_title().startswith("setting")
-        assert [t.get_text() for t in ax.get_xticklabels()] == ["he", "small"]
-        # One line per seed joins its final values across initialisers.
-        np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.6, 0.2])
-        np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.64, 0.3])
+        assert ax.get_xlabel() and ax.get_ylabel()
+        assert [t.get_text() for t in ax.get_xticklabels()] == list(series["relu"])
+    np.testing.assert_allclose(right.lines[0].get_ydata(), [2e-6, 2e-3, 1.0])
+    dashed = [line for line in right.lines if line.get_linestyle() == "--"]
+    assert dashed and dashed[0].get_ydata()[0] == pytest.approx(1e-3)

@@ -1,13 +1,10 @@
-"""Lesson 04 (gradient checking): the claims its text makes, from its outputs.
-
-The first part reads the executed notebook (``tests/lesson_outputs.py``); the
-second tests the helpers the lesson introduced (``course.gradcheck.check_entry``,
-``error_vs_eps``, ``include_regularization``, and the two plots).
-"""
+"""Lesson 04 (weight initialisation): its claims, read from the executed notebook,
+and the helpers it introduced (``models.compare_initializers``,
+``plots.plot_layer_variances``, ``plots.plot_final_metric_by_seed``)."""
 
 from __future__ import annotations
 
-from course import gradcheck, plots
+from course import models, plots
 
 import re
 
@@ -17,8 +14,8 @@ import pytest
 
 from tests.lesson_outputs import Lesson
 
-NAME = "04_gradient_checking.ipynb"
-E = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"  # a printed number
+NAME = "04_weight_initialization.ipynb"
+NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 
 
 @pytest.fixture(scope="module")
@@ -26,194 +23,200 @@ def lesson():
     return Lesson(NAME)
 
 
-def _table(lesson, tag):
-    """``{tensor: max rel. error}`` from a printed ``GradCheckResult``."""
-    rows = re.findall(r"^\s+(\S+)\s+max rel\. error " + E, lesson.text(tag), re.M)
-    return {name: float(err) for name, err in rows}
+def _profile(lesson, tag, activation):
+    """{initialiser: (forward layer 1, layer 20, 20/1, backward 20, 1, 1/20)}."""
+    three = rf"((?:\s+{NUMBER}){{3}})"
+    rows = {}
+    for line in lesson.text(tag).splitlines():
+        m = re.match(rf"{activation}\s+(\S+){three}\s+\|{three}$", line)
+        if m:
+            values = (m.group(2) + m.group(3)).split()
+            rows[m.group(1)] = tuple(float(v) for v in values)
+    assert set(rows) == {"RandomNormal(0.01)", "Glorot", "He"}, lesson.text(tag)
+    return rows
 
 
-# --- the executed notebook -------------------------------------------------------
+def _training(lesson):
+    """{setting: {"He": mean, ..., "He - Glorot": (mean, lo, hi), ...}}."""
+    blocks, current = {}, None
+    for line in lesson.text("claim-training").splitlines():
+        if line and not line.startswith(" "):
+            current = blocks.setdefault(line.strip(), {})
+            continue
+        spread = rf"({NUMBER})\s+\(seeds: ({NUMBER}) to ({NUMBER})\)"
+        acc = re.match(rf"\s+(\S+)\s+val accuracy {spread}", line)
+        gap = re.match(rf"\s+(He - \S+)\s+per seed {spread}", line)
+        if acc:
+            current[acc.group(1)] = tuple(float(v) for v in acc.groups()[1:])
+        elif gap:
+            current[gap.group(1)] = tuple(float(v) for v in gap.groups()[1:])
+    return blocks
 
 
-def test_thresholds_are_cited_with_their_bands(lesson):
-    text = lesson.markdown()
-    assert "https://cs231n.github.io/neural-networks-3/#gradcheck" in text
-    for band in ("< 1e-7", "1e-7 to 1e-4", "1e-4 to 1e-2", "> 1e-2"):
-        assert band in text
+# --- the lesson's claims -------------------------------------------------------
 
 
-def test_one_weight_by_hand_agrees_in_float64(lesson):
-    assert lesson.number("claim-by-hand", r"relative error " + E) < 1e-7
+def test_keras_initialisers_match_the_formulas(lesson):
+    ratios = lesson.numbers("claim-formulas", rf"formula = ({NUMBER})")
+    assert len(ratios) == 4
+    assert all(0.97 < r < 1.03 for r in ratios)
 
 
-def test_correct_tanh_network_is_below_1e_7_everywhere(lesson):
-    table = _table(lesson, "claim-tanh-table")
-    assert len(table) == 4 and max(table.values()) < 1e-7
-
-
-def test_error_against_eps_shows_truncation_and_round_off(lesson):
-    tag = "claim-eps"
-    assert lesson.has_image(tag)
-    found = re.findall(r"(float\d+): minimum " + E + r" at eps=" + E, lesson.text(tag))
-    mins = {dtype: (float(m), float(e)) for dtype, m, e in found}
-    err32, eps32 = mins["float32"]
-    err64, eps64 = mins["float64"]
-    assert 1e-6 < err32 < 1e-4 and 1e-4 <= eps32 <= 1e-2  # float32's best: ~1e-5
-    assert err64 < 1e-9 and 1e-7 <= eps64 <= 1e-4  # float64 reaches ~1e-10
-    at7 = dict(re.findall(r"(float\d+):.*at eps=1e-7 " + E, lesson.text(tag)))
-    at6 = dict(re.findall(r"(float\d+):.*at eps=1e-6 " + E, lesson.text(tag)))
-    assert float(at7["float32"]) > 1e-2  # a correct gradient in the "wrong" band
-    assert float(at6["float64"]) < 1e-8  # the default eps is fine in float64
-    assert lesson.number(tag, r"float32, eps=1e-7: max rel\. error " + E) > 1e-2
-    assert lesson.number(tag, r"near the loss [\d.]+: " + E) == pytest.approx(
-        1.2e-7, rel=0.1
-    )
-
-
-def test_planted_bug_is_one_third_and_localised(lesson):
-    buggy = _table(lesson, "claim-bug")
-    assert buggy["my_dense/kernel"] == pytest.approx(1 / 3, abs=0.005)
-    assert all(v < 1e-7 for k, v in buggy.items() if k != "my_dense/kernel")
-    assert max(_table(lesson, "claim-fixed").values()) < 1e-7
-
-
-def _spread(lesson, activation):
+def test_equal_weights_stay_equal_and_random_ones_do_not(lesson):
+    text = lesson.text("claim-symmetry")
     pattern = (
-        activation + r": (\d+) entries, relative error min " + E + " median " + E
-        + " max " + E + "; absolute error median " + E + " max " + E
+        r"{}\s+distinct hidden units (\d+) -> (\d+) after training; max difference"
+        rf" between units ({NUMBER}) -> ({NUMBER}); val accuracy ({NUMBER})"
     )
-    found = re.findall(pattern, lesson.text("claim-spread"))
-    assert len(found) == 1, lesson.text("claim-spread")
-    n, rmin, rmed, rmax, amed, amax = map(float, found[0])
-    return dict(n=n, min=rmin, median=rmed, max=rmax, abs_median=amed, abs_max=amax)
+    same = re.search(pattern.format("all weights 0.01"), text)
+    rand = re.search(pattern.format("random"), text)
+    assert same and rand, text
+    n0, n1, d0, d1, acc_same = (float(v) for v in same.groups())
+    assert (n0, n1, d0, d1) == (1, 1, 0, 0), "one unit before and after, exactly"
+    m0, m1, _, e1, acc_rand = (float(v) for v in rand.groups())
+    assert (m0, m1) == (64, 64) and e1 > 0.01
+    assert acc_same < 0.4 and acc_rand > 0.7, "one effective unit learns far less"
 
 
-def test_relu_and_tanh_spreads_are_the_same_round_off(lesson):
-    tanh, relu = _spread(lesson, "tanh"), _spread(lesson, "relu")
-    roundoff = lesson.number("claim-spread", r"u\*\|L\|/eps = .* = " + E)
-    assert 1e-10 < roundoff < 1e-9
-    assert tanh["n"] == relu["n"] == 3 * 213  # every entry, 3 seeds
-    for s in (tanh, relu):
-        assert s["min"] < 1e-10 and 1e-7 < s["max"] < 1e-4  # the spread in the text
-        assert s["abs_max"] < 3 * roundoff  # absolute error: round-off scale
-    assert 1 / 3 < tanh["median"] / relu["median"] < 3
-    assert 1 / 5 < tanh["max"] / relu["max"] < 5
-    assert 1 / 3 < tanh["abs_median"] / relu["abs_median"] < 3
-    assert lesson.has_image("claim-spread-figure")
+def test_relu_depth_profile(lesson):
+    p = _profile(lesson, "claim-relu-profile", "ReLU")
+    # RandomNormal(0.01): nothing left after 19 layers, either way.
+    assert p["RandomNormal(0.01)"][2] < 1e-30 and p["RandomNormal(0.01)"][5] < 1e-30
+    # Glorot: about a factor of 2 per layer, i.e. 0.5**19 ~ 1.9e-6, both ways.
+    for ratio in (p["Glorot"][2], p["Glorot"][5]):
+        assert 1e-7 < ratio < 1e-5
+    # He: within a factor of 2 both ways.
+    assert 0.5 <= p["He"][2] <= 2 and 0.5 <= p["He"][5] <= 2
+
+
+def test_tanh_profile_and_saturation(lesson):
+    p = _profile(lesson, "claim-tanh-profile", "tanh")
+    assert p["RandomNormal(0.01)"][2] < 1e-25
+    glorot, he = p["Glorot"], p["He"]
+    assert 0.05 < glorot[2] < 0.2, "Glorot: activations shrink slowly"
+    assert 0.05 < glorot[5] < 0.3, "Glorot: the gradient shrinks on its way down"
+    assert 0.7 < he[2] < 2, "He: activation variance stays put"
+    assert 8 < he[5] < 20, "He: the gradient grows on its way down (~15x)"
+    assert max(1 / glorot[2], 1 / glorot[5], he[2], he[5]) < 15, "within 15x"
+    text = lesson.text("claim-tanh-profile")
+    for name, bound in (("Glorot", 0.0001), ("He", 0.0011)):
+        found = re.search(rf"tanh\s+{name}\s.*max over layers ({NUMBER})%", text)
+        assert found, text
+        assert float(found.group(1)) / 100 <= bound, "no saturation to speak of"
+
+
+def test_figures_are_there(lesson):
+    for tag in ("claim-relu-figure", "claim-tanh-figure", "claim-training"):
+        assert lesson.has_image(tag), tag
+
+
+def test_training_gaps_grow_with_sgd_and_depth(lesson):
+    t = _training(lesson)
+    adam = t["Adam, 2 hidden layers"]
+    sgd = t["SGD, 2 hidden layers"]
+    deep = t["SGD, 8 hidden layers"]
+    # RandomNormal(0.01) is behind He for every seed, more so with SGD, then depth.
+    for setting in (adam, sgd, deep):
+        assert setting["He - RandomNormal(0.01)"][1] > 0, "every seed"
+    gaps = [s["He - RandomNormal(0.01)"][0] for s in (adam, sgd, deep)]
+    assert gaps[0] < 0.06 and gaps[1] > 2 * gaps[0] and gaps[2] > 2 * gaps[1]
+    assert deep["RandomNormal(0.01)"][2] <= 0.11, "chance level for every seed"
+    # Glorot vs He: within the seeds' spread at 2 layers, He ahead at 8 (every seed).
+    for setting in (adam, sgd):
+        mean, lo, hi = setting["He - Glorot"]
+        assert lo < 0 < hi and abs(mean) < 0.01
+    mean, lo, hi = deep["He - Glorot"]
+    assert lo > 0 and mean > 0.1
+
+
+def test_markdown_quotes_the_printed_numbers(lesson):
     text = lesson.markdown()
-    assert f"{tanh['median']:.1e}" in text and f"{relu['median']:.1e}" in text
+    t = _training(lesson)
+    for quoted in (
+        f"{t['Adam, 2 hidden layers']['He - RandomNormal(0.01)'][0]:.3f}",
+        f"{t['SGD, 2 hidden layers']['He - RandomNormal(0.01)'][0]:.3f}",
+        f"{t['SGD, 8 hidden layers']['He - Glorot'][0]:.3f}",
+    ):
+        assert quoted in text, quoted
+    assert "test set stays untouched" in text
+    for source in ("glorot10a", "1502.01852"):
+        assert source in text
 
 
-def test_no_kink_is_crossed_in_the_spread_check(lesson):
-    ratio = lesson.number("claim-preact", r"\(ratio (\d+)\)")
-    assert ratio > 1000  # as the text says: "more than a thousand times"
+# --- the helpers ---------------------------------------------------------------
 
 
-def test_a_pre_activation_within_eps_of_zero_breaks_the_check(lesson):
-    rows = {
-        case.strip(): tuple(map(float, nums))
-        for case, *nums in re.findall(
-            r"^(.+?eps=1e-\d)\s+" + r"\s+".join([E] * 4) + r"\s*$",
-            lesson.text("claim-kink"),
-            re.M,
-        )
+def test_compare_initializers_trains_like_a_fresh_model(tiny_data):
+    """Reusing one compiled model gives the same training as a new model per run."""
+    x, y = tiny_data
+    inits = {"he": "he_normal", "small": {"class_name": "RandomNormal",
+                                          "config": {"stddev": 0.01}}}
+    kwargs = dict(units=(16,), seeds=(0, 1), epochs=2, batch_size=len(x))
+    results = models.compare_initializers(
+        inits, x, y, (x[:64], y[:64]), optimizer=keras.optimizers.SGD(0.5),
+        progress=False, **kwargs,
+    )
+    assert list(results) == ["he", "small"]
+    assert all(len(runs) == 2 for runs in results.values())
+    for label, init in inits.items():
+        for seed, history in zip((0, 1), results[label]):
+            keras.utils.set_random_seed(seed)
+            fresh = models.dense_stack((16,), kernel_initializer=init)
+            fresh.compile(optimizer=keras.optimizers.SGD(0.5),
+                          loss=models.LOSS, metrics=["accuracy"])
+            alone = fresh.fit(x, y, validation_data=(x[:64], y[:64]), epochs=2,
+                              batch_size=len(x), verbose=0).history
+            for key in ("loss", "val_loss", "val_accuracy"):
+                np.testing.assert_allclose(history[key], alone[key], rtol=1e-4)
+    # Different seeds give different runs.
+    assert results["he"][0]["loss"] != results["he"][1]["loss"]
+
+
+def test_same_seed_runs_share_the_output_layer():
+    inits = ["he_normal", "glorot_normal",
+             {"class_name": "RandomNormal", "config": {"stddev": 0.01}}]
+    outputs, hidden = [], []
+    for init in inits:
+        keras.utils.set_random_seed(3)
+        model = models.dense_stack((8, 8), kernel_initializer=init)
+        outputs.append(model.get_layer("output").get_weights()[0])
+        hidden.append(model.get_layer("hidden_2").get_weights()[0])
+    for other in outputs[1:]:
+        np.testing.assert_array_equal(outputs[0], other)
+    assert not np.array_equal(hidden[0], hidden[1])
+    # A name gives every layer its own initialiser: equal shapes, different kernels.
+    keras.utils.set_random_seed(3)
+    model = models.dense_stack((8, 8, 8), kernel_initializer="he_normal")
+    k2, k3 = (model.get_layer(f"hidden_{i}").get_weights()[0] for i in (2, 3))
+    assert not np.array_equal(k2, k3)
+
+
+def test_plot_layer_variances_has_log_axes_and_labels():
+    fig = plots.plot_layer_variances(
+        {"a": [1.0, 0.1, 0.01], "b": [1.0, 1.0, 1.0]},
+        {"a": [1e-30, 1e-10, 1.0], "b": [0.5, 0.6, 0.7]},
+        title="t",
+    )
+    left, right = fig.axes
+    assert fig._suptitle.get_text() == "t"
+    for ax in (left, right):
+        assert ax.get_yscale() == "log"
+        assert ax.get_xlabel() and "log" in ax.get_ylabel()
+        assert {t.get_text() for t in ax.get_legend().get_texts()} == {"a", "b"}
+
+
+def test_plot_final_metric_by_seed_spans_the_whole_accuracy_range():
+    runs = {
+        "he": [{"val_accuracy": [0.5, 0.6]}, {"val_accuracy": [0.52, 0.64]}],
+        "small": [{"val_accuracy": [0.1, 0.2]}, {"val_accuracy": [0.1, 0.3]}],
     }
-    far, near, small = (
-        rows["original bias, eps=1e-5"],
-        rows["moved bias, eps=1e-5"],
-        rows["moved bias, eps=1e-8"],
-    )
-    assert far[0] > 0.1 and far[3] < 1e-8
-    assert 1e-8 < near[0] < 1e-5  # within eps = 1e-5 of the kink, above 1e-8
-    assert 0.25 < near[3] < 0.4  # numeric ~ half of analytic
-    assert near[2] / near[1] == pytest.approx(0.5, abs=0.05)
-    assert small[3] < 1e-6  # eps below the pre-activation: no kink crossed
-
-
-def test_regularisation_is_in_the_checked_loss_on_both_sides(lesson):
-    tag = "claim-reg"
-    data, l2, total = (
-        lesson.number(tag, r"data loss " + E),
-        lesson.number(tag, r"\+ L2 " + E),
-        lesson.number(tag, r"compute_loss " + E),
-    )
-    assert l2 > 0.01 and total == pytest.approx(data + l2, abs=2e-4)
-    rows = {
-        name: list(map(float, nums))
-        for name, *nums in re.findall(
-            r"^(\w+/\w+)\s+" + r"\s+".join([E] * 6) + r"\s*$", lesson.text(tag), re.M
-        )
-    }
-    assert len(rows) == 4
-    for name, (rt, at, rd, ad, rm, am) in rows.items():
-        assert rt < 1e-6 and rd < 1e-6  # same loss on both sides: passes
-        assert at < 1e-9 and ad < 1e-9  # round-off scale
-        if name == "hidden/kernel":
-            assert rm > 1e-2 and am > 1e-4  # mixed losses: "wrong" band
-        else:
-            assert rm < 1e-7  # no regulariser on the other tensors
-    assert lesson.number(tag, r"hidden/kernel entries: " + E) < 1e-3
-
-
-# --- the helpers -----------------------------------------------------------------
-
-
-def _model(activation="tanh", regularizer=None):
-    inputs = keras.Input((6,))
-    h = keras.layers.Dense(
-        4, activation=activation, name="hidden", kernel_regularizer=regularizer
-    )(inputs)
-    out = keras.layers.Softmax()(keras.layers.Dense(3, name="logits")(h))
-    model = keras.Model(inputs, out)
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    return model
-
-
-@pytest.fixture
-def batch():
-    rng = np.random.default_rng(0)
-    return rng.normal(size=(8, 6)).astype("float32"), rng.integers(0, 3, 8)
-
-
-def test_check_entry_matches_gradient_check(batch):
-    x, y = batch
-    model = _model()
-    a, n, rel = gradcheck.check_entry(model, x, y, "hidden/kernel", (1, 2))
-    assert rel < 1e-7 and a == pytest.approx(n, rel=1e-6)
-    with pytest.raises(KeyError, match="hidden/kernel"):
-        gradcheck.check_entry(model, x, y, "nope/kernel", (0,))
-
-
-def test_error_vs_eps_truncation_falls_as_eps_squared(batch):
-    x, y = batch
-    eps = np.array([1e-1, 1e-2, 1e-7])
-    errors = gradcheck.error_vs_eps(_model(), x, y, "hidden/kernel", (0, 0), eps)
-    e32, e64 = errors["float32"], errors["float64"]
-    assert e64[0] / e64[1] == pytest.approx(100, rel=0.3)  # truncation ~ eps**2
-    assert e64[2] < 1e-6 and e32[2] > 1e-3  # round-off: float32 fails at 1e-7
-    fig = plots.plot_error_vs_eps(eps, errors)
-    ax = fig.axes[0]
-    assert ax.get_title() and "eps" in ax.get_xlabel() and ax.get_ylabel()
-    assert ax.get_xscale() == ax.get_yscale() == "log"
-
-
-def test_regularisation_is_checked_on_both_sides_by_default(batch):
-    x, y = batch
-    model = _model(regularizer=keras.regularizers.L2(0.5))
-    both = gradcheck.gradient_check(model, x, y)
-    data = gradcheck.gradient_check(model, x, y, include_regularization=False)
-    assert both.max_rel_error < 1e-6 and data.max_rel_error < 1e-6
-    key = "hidden/kernel"
-    assert not np.allclose(both.analytic[key], data.analytic[key])  # L2 is in it
-    bias = "logits/bias"  # no regulariser there: the same gradient
-    np.testing.assert_allclose(both.analytic[bias], data.analytic[bias])
-
-
-def test_relative_error_scatter_has_labels_and_reference_line():
-    a = np.array([1e-3, 1e-2, 1e-1])
-    fig = plots.plot_relative_error_vs_gradient(
-        {"tanh": (a, a * (1 + 1e-8))}, reference=1e-10
-    )
-    ax = fig.axes[0]
-    assert ax.get_title() and "gradient" in ax.get_xlabel() and ax.get_ylabel()
-    assert len(ax.get_lines()) == 1  # the d / (2|g|) reference
+    fig = plots.plot_final_metric_by_seed({"setting A": runs, "setting B": runs})
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert ax.get_ylim() == (0, 1)
+        assert ax.get_xlabel() == "initialiser" and "accuracy" in ax.get_ylabel()
+        assert ax.get_title().startswith("setting")
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["he", "small"]
+        # One line per seed joins its final values across initialisers.
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.6, 0.2])
+        np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.64, 0.3])

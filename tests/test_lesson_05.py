@@ -1,25 +1,24 @@
-"""Lesson 05 (the debugging checklist): what its text claims, checked on its outputs.
+"""Lesson 05 (gradient checking): the claims its text makes, from its outputs.
 
-Each test reads the numbers a tagged cell of the executed notebook printed (see
-``tests/lesson_outputs.py``) and asserts a claim the markdown makes, with a
-tolerance. The last tests are unit tests of the helpers the lesson introduced.
+The first part reads the executed notebook (``tests/lesson_outputs.py``); the
+second tests the helpers the lesson introduced (``course.gradcheck.check_entry``,
+``error_vs_eps``, ``include_regularization``, and the two plots).
 """
 
 from __future__ import annotations
 
-import io
-import math
+from course import gradcheck, plots
+
 import re
 
+import keras
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 from tests.lesson_outputs import Lesson
 
-NAME = "05_debugging_checklist.ipynb"
-LN10 = math.log(10)
-NUM = r"([-+]?[\d.]+(?:e[-+]?\d+)?)"
+NAME = "05_gradient_checking.ipynb"
+E = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"  # a printed number
 
 
 @pytest.fixture(scope="module")
@@ -27,366 +26,194 @@ def lesson():
     return Lesson(NAME)
 
 
-def _md(lesson) -> str:
-    """The lesson's markdown with line breaks folded, for quoted numbers."""
-    return " ".join(lesson.markdown().split())
+def _table(lesson, tag):
+    """``{tensor: max rel. error}`` from a printed ``GradCheckResult``."""
+    rows = re.findall(r"^\s+(\S+)\s+max rel\. error " + E, lesson.text(tag), re.M)
+    return {name: float(err) for name, err in rows}
 
 
-# --- 1. the data ---------------------------------------------------------------
+# --- the executed notebook -------------------------------------------------------
 
 
-def test_data_is_scaled_complete_and_balanced(lesson):
-    text = lesson.text("claim-data")
-    assert "pixel range: [0.0, 1.0]" in text
-    assert lesson.number("claim-data", r"NaN pixels: (\d+)") == 0
-    assert lesson.number("claim-data", r"classes present: (\d+) of 10") == 10
-    assert lesson.number("claim-data", r"ratio ([\d.]+)") >= 0.8
+def test_thresholds_are_cited_with_their_bands(lesson):
+    text = lesson.markdown()
+    assert "https://cs231n.github.io/neural-networks-3/#gradcheck" in text
+    for band in ("< 1e-7", "1e-7 to 1e-4", "1e-4 to 1e-2", "> 1e-2"):
+        assert band in text
 
 
-# --- 2. overfit one batch ------------------------------------------------------
+def test_one_weight_by_hand_agrees_in_float64(lesson):
+    assert lesson.number("claim-by-hand", r"relative error " + E) < 1e-7
 
 
-def _overfit_rows(lesson):
-    rows = re.findall(
-        r"^(healthy|broken).*?: (\d+) steps, loss ([\d.e-]+) -> ([\d.e-]+), "
-        r"batch accuracy ([\d.]+) \(1.0 first reached: (step \d+|never)\)",
-        lesson.text("claim-overfit-batch"),
-        re.MULTILINE,
+def test_correct_tanh_network_is_below_1e_7_everywhere(lesson):
+    table = _table(lesson, "claim-tanh-table")
+    assert len(table) == 4 and max(table.values()) < 1e-7
+
+
+def test_error_against_eps_shows_truncation_and_round_off(lesson):
+    tag = "claim-eps"
+    assert lesson.has_image(tag)
+    found = re.findall(r"(float\d+): minimum " + E + r" at eps=" + E, lesson.text(tag))
+    mins = {dtype: (float(m), float(e)) for dtype, m, e in found}
+    err32, eps32 = mins["float32"]
+    err64, eps64 = mins["float64"]
+    assert 1e-6 < err32 < 1e-4 and 1e-4 <= eps32 <= 1e-2  # float32's best: ~1e-5
+    assert err64 < 1e-9 and 1e-7 <= eps64 <= 1e-4  # float64 reaches ~1e-10
+    at7 = dict(re.findall(r"(float\d+):.*at eps=1e-7 " + E, lesson.text(tag)))
+    at6 = dict(re.findall(r"(float\d+):.*at eps=1e-6 " + E, lesson.text(tag)))
+    assert float(at7["float32"]) > 1e-2  # a correct gradient in the "wrong" band
+    assert float(at6["float64"]) < 1e-8  # the default eps is fine in float64
+    assert lesson.number(tag, r"float32, eps=1e-7: max rel\. error " + E) > 1e-2
+    assert lesson.number(tag, r"near the loss [\d.]+: " + E) == pytest.approx(
+        1.2e-7, rel=0.1
     )
-    return {r[0]: r[1:] for r in rows}
 
 
-def test_overfit_one_batch_same_budget_loss_near_zero_vs_flat(lesson):
-    rows = _overfit_rows(lesson)
-    assert set(rows) == {"healthy", "broken"}
-    assert rows["healthy"][0] == rows["broken"][0] == "200"
-    h_start, h_end = float(rows["healthy"][1]), float(rows["healthy"][2])
-    b_start, b_end = float(rows["broken"][1]), float(rows["broken"][2])
-    # "falls by more than three orders of magnitude ... to about 0.001"
-    assert h_end < 0.005 and h_start / h_end > 1000
-    # "the broken model's loss stays at ln 10"
-    assert abs(b_start - LN10) < 0.15 and abs(b_end - b_start) < 0.05
-    assert float(rows["broken"][3]) < 0.5 and rows["broken"][4] == "never"
-    assert lesson.has_image("claim-overfit-batch")
+def test_planted_bug_is_one_third_and_localised(lesson):
+    buggy = _table(lesson, "claim-bug")
+    assert buggy["my_dense/kernel"] == pytest.approx(1 / 3, abs=0.005)
+    assert all(v < 1e-7 for k, v in buggy.items() if k != "my_dense/kernel")
+    assert max(_table(lesson, "claim-fixed").values()) < 1e-7
 
 
-def test_accuracy_one_comes_long_before_loss_zero(lesson):
-    rows = _overfit_rows(lesson)
-    step = int(rows["healthy"][4].split()[1])
-    assert step < 100
-    assert f"step {step}" in _md(lesson)
+def _spread(lesson, activation):
+    pattern = (
+        activation + r": (\d+) entries, relative error min " + E + " median " + E
+        + " max " + E + "; absolute error median " + E + " max " + E
+    )
+    found = re.findall(pattern, lesson.text("claim-spread"))
+    assert len(found) == 1, lesson.text("claim-spread")
+    n, rmin, rmed, rmax, amed, amax = map(float, found[0])
+    return dict(n=n, min=rmin, median=rmed, max=rmax, abs_median=amed, abs_max=amax)
 
 
-# --- 3. initial loss and output bias -------------------------------------------
+def test_relu_and_tanh_spreads_are_the_same_round_off(lesson):
+    tanh, relu = _spread(lesson, "tanh"), _spread(lesson, "relu")
+    roundoff = lesson.number("claim-spread", r"u\*\|L\|/eps = .* = " + E)
+    assert 1e-10 < roundoff < 1e-9
+    assert tanh["n"] == relu["n"] == 3 * 213  # every entry, 3 seeds
+    for s in (tanh, relu):
+        assert s["min"] < 1e-10 and 1e-7 < s["max"] < 1e-4  # the spread in the text
+        assert s["abs_max"] < 3 * roundoff  # absolute error: round-off scale
+    assert 1 / 3 < tanh["median"] / relu["median"] < 3
+    assert 1 / 5 < tanh["max"] / relu["max"] < 5
+    assert 1 / 3 < tanh["abs_median"] / relu["abs_median"] < 3
+    assert lesson.has_image("claim-spread-figure")
+    text = lesson.markdown()
+    assert f"{tanh['median']:.1e}" in text and f"{relu['median']:.1e}" in text
 
 
-def test_initial_loss_near_ln10_for_he_far_above_for_large_init(lesson):
-    ratios = dict(
-        re.findall(
-            r"^(He|N\(0, 10\)) model.*= ([\d.]+) x ln 10",
-            lesson.text("claim-initial-loss"),
-            re.MULTILINE,
+def test_no_kink_is_crossed_in_the_spread_check(lesson):
+    ratio = lesson.number("claim-preact", r"\(ratio (\d+)\)")
+    assert ratio > 1000  # as the text says: "more than a thousand times"
+
+
+def test_a_pre_activation_within_eps_of_zero_breaks_the_check(lesson):
+    rows = {
+        case.strip(): tuple(map(float, nums))
+        for case, *nums in re.findall(
+            r"^(.+?eps=1e-\d)\s+" + r"\s+".join([E] * 4) + r"\s*$",
+            lesson.text("claim-kink"),
+            re.M,
         )
-    )
-    assert 0.9 <= float(ratios["He"]) <= 1.15
-    assert float(ratios["N(0, 10)"]) > 3
-    assert f"{float(ratios['N(0, 10)']):.2f} times" in _md(lesson)
-
-
-def test_output_bias_initialisation(lesson):
-    tag = "claim-output-bias"
-    wrong = lesson.number(tag, r"bias \+8 for 'Bag'\s+initial loss ([\d.]+)")
-    uniform = lesson.number(tag, r"every class\s+initial loss ([\d.]+)")
-    small = lesson.number(tag, r"x 0.1\s+initial loss ([\d.]+)")
-    assert wrong > 3 * LN10 and uniform < wrong
-    assert abs(small - LN10) < 0.02  # "within 0.01 of ln 10" (rounded)
-    entropy = lesson.number(tag, r"entropy of the prior ([\d.]+)")
-    flat = lesson.number(tag, r"log\(1/10\), small kernel\s+initial loss ([\d.]+)")
-    prior = lesson.number(tag, r"log\(prior\), small kernel\s+initial loss ([\d.]+)")
-    assert entropy < LN10 - 0.5
-    assert abs(flat - LN10) < 0.1 and abs(prior - entropy) < 0.05
-    md = _md(lesson)
-    assert f"{wrong:.2f}, {wrong / LN10:.1f} times ln 10" in md
-    for value in (uniform, small, flat, prior, entropy):
-        assert f"{value:.3f}" in md
-
-
-def test_architecture_report_flags_the_suspicious_model_only(lesson):
-    text = lesson.text("claim-architecture")
-    assert "applied twice" in text and "no non-linearity" in text
-    assert "bottleneck" in text
-    assert lesson.number("claim-architecture", r"He model: (\d+)") == 0
-
-
-# --- 5. learning-rate range test -----------------------------------------------
-
-
-def test_lr_range_test_stops_on_purpose_and_says_why(lesson):
-    tag = "claim-lr-range"
-    stop_lr = lesson.number(tag, rf"stopped at lr={NUM} after")
-    steps = lesson.number(tag, r"after (\d+) of 100 steps")
-    assert "exceeded 4x the best" in lesson.text(tag)
-    best = lesson.number(tag, rf"at lr {NUM}; suggested")
-    suggested = lesson.number(tag, rf"suggested lr {NUM}")
-    assert steps < 100 and stop_lr > best
-    assert suggested == pytest.approx(best / 10, rel=0.1)
-    assert 1e-4 <= suggested <= 1e-2
-    md = _md(lesson)
-    assert f"{best:.1e}".replace("e-0", "e-") in md
-    assert f"stopped at {stop_lr:g}, after {steps:.0f} of its 100 steps" in md
-    assert lesson.has_image(tag)
-
-
-# --- 6. monitoring ---------------------------------------------------------------
-
-
-def _epoch_table(lesson):
-    rows = re.findall(
-        r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$",
-        lesson.text("claim-healthy-run"),
-        re.MULTILINE,
-    )
-    return np.array([[float(v) for v in row[1:]] for row in rows])
-
-
-def test_healthy_run_has_no_finding(lesson):
-    tag = "claim-healthy-run"
-    assert "diagnose_history findings: []" in lesson.text(tag)
-    g_low = lesson.number(tag, rf"gradient norm {NUM} to")
-    g_high = lesson.number(tag, rf"gradient norm [\d.]+ to {NUM};")
-    w_first = lesson.number(tag, r"weight norm ([\d.]+) ->")
-    w_last = lesson.number(tag, r"weight norm [\d.]+ -> ([\d.]+);")
-    assert g_high / g_low < 2 and 1.0 < w_last / w_first < 1.2
-    md = _md(lesson)
-    assert f"between {g_low:.3g} and {g_high:.3g}" in md
-    assert f"({w_first:.1f} to {w_last:.1f})" in md
-    assert lesson.has_image(tag)
-
-
-def test_epoch_one_validation_better_than_averaged_training_is_an_artefact(lesson):
-    table = _epoch_table(lesson)
-    assert table.shape == (6, 3)
-    mean, end, val = table.T
-    # epoch 1: validation below the epoch-averaged training loss ...
-    assert val[0] < mean[0]
-    # ... but above the training loss measured at the end of the epoch
-    assert end[0] < val[0]
-    # the averaged loss is above the end-of-epoch loss in every epoch, most in epoch 1
-    assert np.all(mean > end) and np.argmax(mean - end) == 0
-    md = _md(lesson)
-    for value in (mean[0], end[0], val[0], mean[-1], end[-1]):
-        assert f"{value:.3f}" in md
-
-
-def test_overfitting_run_fills_every_panel_and_overfits(lesson):
-    tag = "claim-overfit-run"
-    text = lesson.text(tag)
-    assert text.startswith("overfitting:")
-    lowest = lesson.number(tag, r"lowest ([\d.]+) \(epoch")
-    best_epoch = lesson.number(tag, r"\(epoch (\d+)\)")
-    last = lesson.number(tag, r"last ([\d.]+)\n")
-    first_perfect = lesson.number(tag, r"1.0 first at epoch (\d+)")
-    assert last > 1.2 * lowest and best_epoch < first_perfect <= 30
-    val_acc = lesson.number(tag, r"vs validation ([\d.]+)")
-    assert val_acc <= 0.85
-    g_first = lesson.number(tag, rf"gradient norm: epoch 1 {NUM},")
-    g_last = lesson.number(tag, rf", last {NUM}; weight")
-    w_first = lesson.number(tag, r"weight norm: ([\d.]+) ->")
-    w_last = lesson.number(tag, r"(?m)weight norm: [\d.]+ -> ([\d.]+)$")
-    assert g_last < g_first / 10  # "two orders of magnitude"
-    assert 1.0 < w_last / w_first < 1.1  # "grows only slowly"
-    md = _md(lesson)
-    for quoted in (f"epoch {best_epoch:.0f} ({lowest:.3f})", f"{last:.3f}"):
-        assert quoted in md
-    assert lesson.has_image(tag)
-
-
-# --- 7. histograms ---------------------------------------------------------------
-
-
-def test_relu_spike_at_zero_is_sparsity_not_death(lesson):
-    tag = "claim-activations"
-    zeros = lesson.numbers(tag, r"ReLU hidden_\d: (\d+)% of outputs are 0")
-    dead = lesson.numbers(tag, r"(\d+)% of units are 0 for all")
-    assert len(zeros) == len(dead) == 2
-    assert all(25 <= z <= 60 for z in zeros)  # "about 40%"
-    assert all(d <= 20 for d in dead)  # "about 10%", far from lesson 01's 100%
-
-
-def test_saturation_appears_with_the_large_init_only(lesson):
-    tag = "claim-activations"
-    glorot = lesson.number(tag, r"Glorot init: (\d+)% of outputs")
-    large = lesson.number(tag, r"N\(0, 1\) init: (\d+)% of outputs")
-    assert glorot <= 2 and large >= 50
-    assert f"{large:.0f}%" in _md(lesson)
-    assert lesson.has_image(tag)
-
-
-def test_weights_of_the_wrong_scale(lesson):
-    tag = "claim-weights"
-    stds = lesson.numbers(tag, rf"kernel std {NUM},")
-    trained, large = stds
-    assert 0.03 < trained < 0.1 and large / trained > 100
-    growth = [
-        float(v)
-        for v in re.search(
-            r"N\(0, 10\) model.*activation std by layer: (.*)$",
-            lesson.text(tag),
-            re.MULTILINE,
-        )
-        .group(1)
-        .split(", ")
-    ]
-    assert all(b / a > 10 for a, b in zip(growth, growth[1:]))
-    assert f"{large / trained:.0f} times" in _md(lesson)
-
-
-# --- 8. error analysis on validation data ---------------------------------------
-
-
-def test_error_analysis_uses_validation_data(lesson):
-    acc = lesson.number("claim-confusions", r"validation accuracy ([\d.]+)")
-    assert 0.8 <= acc <= 0.9
-    upper_body = {"Coat", "Pullover", "Shirt", "T-shirt/top"}
-    pairs = re.findall(
-        r"^\s+(\S+)\s+-> (\S+)\s+(\d+)$", lesson.text("claim-confusions"), re.M
-    )
-    assert len(pairs) == 5
-    assert all(t in upper_body and p in upper_body for t, p, _ in pairs)
-    assert lesson.has_image("claim-confusions")
-    # Only section 9 touches the test set.
-    users = [
-        c for c in lesson.nb.cells if c.cell_type == "code" and "x_test" in c.source
-    ]
-    assert len(users) == 1 and "claim-test" in users[0].metadata["tags"]
-
-
-def test_integrated_gradients_completeness_and_interpretation(lesson):
-    tag = "claim-ig"
-    text = lesson.text(tag)
-    rows = re.findall(
-        rf"for (\S+)\s*: p\(x\) - p\(black\) = {NUM} - {NUM} = {NUM}; "
-        rf"sum of attributions {NUM}",
-        text,
-    )
-    assert len(rows) == 2  # the predicted and the true class
-    for _, px, p0, diff, total in rows:
-        assert float(diff) == pytest.approx(float(px) - float(p0), abs=2e-3)
-        assert abs(float(total) - float(diff)) < 0.01
-    collar = lesson.numbers(tag, rf"\(collar, shoulders\) {NUM};")
-    opening = lesson.numbers(tag, rf"\(front opening\) {NUM}")
-    # predicted class first, then the true class (as the markdown reads them)
-    assert collar[0] > 0 > collar[1]
-    assert opening[0] < 0 < opening[1]
-    md = _md(lesson)
-    for value in collar + opening:
-        assert f"{value:+.3f}".replace("+", "") in md.replace("+", "")
-    assert lesson.has_image(tag)
-
-
-def test_test_set_once_at_the_end(lesson):
-    test = lesson.number("claim-test", r"test accuracy ([\d.]+)")
-    val = lesson.number("claim-test", r"\(validation ([\d.]+)\)")
-    assert abs(test - val) < 0.03
-
-
-def test_text_cites_the_recipe_and_the_notes(lesson):
-    md = _md(lesson)
-    assert "https://karpathy.github.io/2019/04/25/recipe/" in md
-    assert "https://cs231n.github.io/neural-networks-3/" in md
-    assert "keras.io/getting_started/faq/#why-is-my-training-loss" in md
-
-
-# --- helpers introduced in this lesson ------------------------------------------
-
-
-def test_overfit_single_batch_can_run_the_whole_budget(tiny_data):
-    from course import diagnostics, models
-
-    x, y = tiny_data
-    model = models.model_with_init("he_normal", units=(32,))
-    early = diagnostics.overfit_single_batch(model, x[:16], y[:16], epochs=60)
-    full = diagnostics.overfit_single_batch(
-        model, x[:16], y[:16], epochs=60, stop_early=False
-    )
-    assert early["passed"] and early["epochs"] < 60
-    assert full["epochs"] == len(full["losses"]) == len(full["accuracies"]) == 60
-    assert full["final_loss"] < early["final_loss"]
-
-
-def test_lr_range_test_ends_its_bar_cleanly_and_says_why(
-    tiny_data, monkeypatch, capsys
-):
-    from course import lr, models
-
-    from tqdm.std import tqdm as text_tqdm
-
-    bars = []
-
-    class Recorded(text_tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs["file"] = io.StringIO()
-            super().__init__(*args, **kwargs)
-            bars.append(self)
-
-    monkeypatch.setattr(lr, "tqdm", Recorded)
-    x, y = tiny_data
-    result = lr.lr_range_test(models.model_with_init(), x, y, max_lr=1e4, num_steps=80)
-    assert result.diverged and len(result.lrs) < 80
-    assert result.stop_reason.startswith("stopped at lr=")
-    assert result.stop_reason in capsys.readouterr().out
-    # the intended early stop completes the bar at the step reached
-    assert bars[-1].n == bars[-1].total == len(result.lrs)
-    quiet = lr.lr_range_test(
-        models.model_with_init(), x, y, max_lr=1e-3, num_steps=5, progress=False
-    )
-    assert not quiet.diverged and quiet.stop_reason.startswith("reached max_lr")
-
-
-def test_plot_confusion_matrix_has_colorbar_and_labels():
-    from course import plots
-
-    y = np.array([0, 0, 1, 1, 2, 2])
-    fig = plots.plot_confusion_matrix(y, np.array([0, 1, 1, 1, 2, 0]), ["a", "b", "c"])
-    assert isinstance(fig, Figure) and len(fig.axes) == 2  # matrix + colorbar
-    ax, bar = fig.axes
-    assert ax.get_title() and ax.get_xlabel() == "predicted class"
-    assert ax.get_ylabel() == "true class" and "%" in bar.get_ylabel()
-
-
-def test_plot_attributions_shares_one_symmetric_scale():
-    from course import plots
-
-    rng = np.random.default_rng(0)
-    maps = {"for a": rng.normal(size=784), "for b": 3 * rng.normal(size=784)}
-    fig = plots.plot_attributions(rng.random(784), maps, title="t")
-    images = [ax.images[0] for ax in fig.axes if ax.images]
-    assert len(images) == 3
-    assert images[1].get_clim() == images[2].get_clim()
-    low, high = images[1].get_clim()
-    assert low == -high == -np.abs(maps["for b"]).max()
-    labels = [ax.get_ylabel() for ax in fig.axes]
-    assert any("attribution" in label for label in labels)
-    assert any("pixel value" in label for label in labels)
-
-
-def test_dashboard_epoch_ticks_are_integers_and_log_ticks_plain():
-    from course import plots
-
-    history = {
-        "loss": [2.0, 1.0, 0.5],
-        "accuracy": [0.3, 0.6, 0.8],
-        "val_loss": [2.0, 1.2, 0.9],
-        "val_accuracy": [0.3, 0.5, 0.7],
     }
-    fig = plots.plot_training_dashboard(history, [1.0, 0.5, 0.2], [45.5, 46.0, 47.1])
-    fig.canvas.draw()
-    for ax in fig.axes:
-        if ax.get_xlabel() == "epoch":
-            ticks = ax.get_xticks()
-            assert np.allclose(ticks, np.round(ticks))
-    weight = next(ax for ax in fig.axes if ax.get_title() == "Weight norm")
-    labels = [t.get_text() for t in weight.get_yticklabels(minor=True)]
-    labels += [t.get_text() for t in weight.get_yticklabels()]
-    assert any(label for label in labels)
-    assert not any("times" in label or "^" in label for label in labels)
+    far, near, small = (
+        rows["original bias, eps=1e-5"],
+        rows["moved bias, eps=1e-5"],
+        rows["moved bias, eps=1e-8"],
+    )
+    assert far[0] > 0.1 and far[3] < 1e-8
+    assert 1e-8 < near[0] < 1e-5  # within eps = 1e-5 of the kink, above 1e-8
+    assert 0.25 < near[3] < 0.4  # numeric ~ half of analytic
+    assert near[2] / near[1] == pytest.approx(0.5, abs=0.05)
+    assert small[3] < 1e-6  # eps below the pre-activation: no kink crossed
+
+
+def test_regularisation_is_in_the_checked_loss_on_both_sides(lesson):
+    tag = "claim-reg"
+    data, l2, total = (
+        lesson.number(tag, r"data loss " + E),
+        lesson.number(tag, r"\+ L2 " + E),
+        lesson.number(tag, r"compute_loss " + E),
+    )
+    assert l2 > 0.01 and total == pytest.approx(data + l2, abs=2e-4)
+    rows = {
+        name: list(map(float, nums))
+        for name, *nums in re.findall(
+            r"^(\w+/\w+)\s+" + r"\s+".join([E] * 6) + r"\s*$", lesson.text(tag), re.M
+        )
+    }
+    assert len(rows) == 4
+    for name, (rt, at, rd, ad, rm, am) in rows.items():
+        assert rt < 1e-6 and rd < 1e-6  # same loss on both sides: passes
+        assert at < 1e-9 and ad < 1e-9  # round-off scale
+        if name == "hidden/kernel":
+            assert rm > 1e-2 and am > 1e-4  # mixed losses: "wrong" band
+        else:
+            assert rm < 1e-7  # no regulariser on the other tensors
+    assert lesson.number(tag, r"hidden/kernel entries: " + E) < 1e-3
+
+
+# --- the helpers -----------------------------------------------------------------
+
+
+def _model(activation="tanh", regularizer=None):
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(
+        4, activation=activation, name="hidden", kernel_regularizer=regularizer
+    )(inputs)
+    out = keras.layers.Softmax()(keras.layers.Dense(3, name="logits")(h))
+    model = keras.Model(inputs, out)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(8, 6)).astype("float32"), rng.integers(0, 3, 8)
+
+
+def test_check_entry_matches_gradient_check(batch):
+    x, y = batch
+    model = _model()
+    a, n, rel = gradcheck.check_entry(model, x, y, "hidden/kernel", (1, 2))
+    assert rel < 1e-7 and a == pytest.approx(n, rel=1e-6)
+    with pytest.raises(KeyError, match="hidden/kernel"):
+        gradcheck.check_entry(model, x, y, "nope/kernel", (0,))
+
+
+def test_error_vs_eps_truncation_falls_as_eps_squared(batch):
+    x, y = batch
+    eps = np.array([1e-1, 1e-2, 1e-7])
+    errors = gradcheck.error_vs_eps(_model(), x, y, "hidden/kernel", (0, 0), eps)
+    e32, e64 = errors["float32"], errors["float64"]
+    assert e64[0] / e64[1] == pytest.approx(100, rel=0.3)  # truncation ~ eps**2
+    assert e64[2] < 1e-6 and e32[2] > 1e-3  # round-off: float32 fails at 1e-7
+    fig = plots.plot_error_vs_eps(eps, errors)
+    ax = fig.axes[0]
+    assert ax.get_title() and "eps" in ax.get_xlabel() and ax.get_ylabel()
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_regularisation_is_checked_on_both_sides_by_default(batch):
+    x, y = batch
+    model = _model(regularizer=keras.regularizers.L2(0.5))
+    both = gradcheck.gradient_check(model, x, y)
+    data = gradcheck.gradient_check(model, x, y, include_regularization=False)
+    assert both.max_rel_error < 1e-6 and data.max_rel_error < 1e-6
+    key = "hidden/kernel"
+    assert not np.allclose(both.analytic[key], data.analytic[key])  # L2 is in it
+    bias = "logits/bias"  # no regulariser there: the same gradient
+    np.testing.assert_allclose(both.analytic[bias], data.analytic[bias])
+
+
+def test_relative_error_scatter_has_labels_and_reference_line():
+    a = np.array([1e-3, 1e-2, 1e-1])
+    fig = plots.plot_relative_error_vs_gradient(
+        {"tanh": (a, a * (1 + 1e-8))}, reference=1e-10
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() and "gradient" in ax.get_xlabel() and ax.get_ylabel()
+    assert len(ax.get_lines()) == 1  # the d / (2|g|) reference

@@ -1,8 +1,9 @@
 """Every lesson shows its evidence: numbers and figures, not verdicts, and no stderr.
 
-The principles of issue #15, checked on the executed source notebooks (01-05, and
-the orientation on every notebook, 01-08). Each lesson's own claims are asserted
-in ``tests/test_lesson_0N.py`` against the numbers its cells print.
+The principles of issue #15, checked on the executed source notebooks (the
+lessons, and the orientation on every notebook, exercises included). Each lesson's
+own claims are asserted in ``tests/test_lesson_NN.py`` against the numbers its
+cells print.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_broken_model_has_exactly_the_problems_its_docstring_names(tiny_data):
         model = models.broken_model()
         norms = d.kernel_norms_by_layer(d.gradient_norms(model, x[:256], y[:256]))
         values = list(norms.values())
-        assert values[0] / values[-1] < 1e-3 / 5  # lesson 02's criterion, margin 5x
+        assert values[0] / values[-1] < 1e-3 / 5  # lesson 03's criterion, margin 5x
         stats = d.activation_stats(model, x[:256])
         saturation = [s["saturation_fraction"] for s in stats.values()]
         assert max(v for v in saturation if v is not None) < 0.01

@@ -10,13 +10,13 @@ from autograder.fixtures import RELEASE, SOURCE, build_submission, load_fixture
 from autograder.pipeline import check_release
 
 CONTRACT = {
-    "06_exercise_fix_broken_model.ipynb": [
+    "10_exercise_fix_broken_model.ipynb": [
         "ex1_gradient_norms",
         "ex1_fixed_model",
         "ex1_diagnosis",
     ],
-    "07_exercise_lr_warmup.ipynb": ["ex2_lr_warmup"],
-    "08_exercise_training_monitor.ipynb": ["ex3_training_monitor"],
+    "11_exercise_lr_warmup.ipynb": ["ex2_lr_warmup"],
+    "12_exercise_training_monitor.ipynb": ["ex3_training_monitor"],
 }
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 

@@ -147,7 +147,7 @@ def test_student_runs_a_lesson(kit, tmp_path):
             "--ExecutePreprocessor.timeout=300",
             "--output",
             str(out),
-            "debugging_nn/04_gradient_checking.ipynb",
+            "debugging_nn/05_gradient_checking.ipynb",
         ],
         folder,
         env,
@@ -160,7 +160,7 @@ def test_student_validates_an_unanswered_exercise(kit):
     """nbgrader validate (the Validate button) reports the unanswered exercise."""
     folder, env, _ = kit
     result = _run(
-        [".venv/bin/nbgrader", "validate", "debugging_nn/07_exercise_lr_warmup.ipynb"],
+        [".venv/bin/nbgrader", "validate", "debugging_nn/11_exercise_lr_warmup.ipynb"],
         folder,
         env,
     )
@@ -205,7 +205,7 @@ def test_open_command_serves_the_notebooks_as_root_too(kit, tmp_path):
                 assert proc.poll() is None, log_path.read_text()[-3000:]
                 assert time.monotonic() < deadline, "JupyterLab did not start"
                 time.sleep(0.5)
-        assert "07_exercise_lr_warmup.ipynb" in listing
+        assert "11_exercise_lr_warmup.ipynb" in listing
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)

@@ -1,4 +1,4 @@
-"""Trusted checks of exercise 1, ``06_exercise_fix_broken_model.ipynb``.
+"""Trusted checks of exercise 1, ``10_exercise_fix_broken_model.ipynb``.
 
 * ``kernel_gradient_norms``: the kernel builds a model from :data:`MODELS` at a
   given seed and sends back what the student's function returns; the reference

@@ -1,4 +1,4 @@
-"""Trusted checks of exercise 2, ``07_exercise_lr_warmup.ipynb`` (``LRWarmup``).
+"""Trusted checks of exercise 2, ``11_exercise_lr_warmup.ipynb`` (``LRWarmup``).
 
 The kernel fits a tiny model with the student's callback and sends back, per
 epoch, the learning rate the optimizer used (read at the epoch's first batch)

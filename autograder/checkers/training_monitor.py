@@ -1,4 +1,4 @@
-"""Trusted checks of exercise 3, ``08_exercise_training_monitor.ipynb``.
+"""Trusted checks of exercise 3, ``12_exercise_training_monitor.ipynb``.
 
 The kernel runs the scenarios of :data:`SCENARIOS`: it builds a model with
 ``course.models`` at a given seed, trains it with the student's
