@@ -63,7 +63,8 @@ NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout 300
 
 test: sysdeps-test data lint  ## set up, then run the whole test suite
-	$(PY) -m pytest --durations=15 tests $(LESSONS) $(NBVAL)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 \
+		tests $(LESSONS) $(NBVAL)
 
 test-fast: setup  ## unit tests only (no notebooks, no grading pipeline)
 	$(PY) -m pytest tests -m "not slow"
@@ -96,7 +97,7 @@ grades: setup  ## export the gradebook to grades.csv
 	@$(PY) -m autograder.pipeline table
 
 demo: data sysdeps-test  ## the whole instructor cycle on bundled sample submissions
-	$(PY) -m autograder.pipeline samples
+	$(PY) scripts/demo_samples.py
 	$(MAKE) --no-print-directory autograde GRADE_ARGS="--force $(GRADE_ARGS)"
 	@# The manual part, scripted for the demo: model answers get full marks.
 	$(PY) -m autograder.pipeline grade-written-demo
@@ -114,3 +115,14 @@ format: setup
 
 clean:  ## remove generated grading folders
 	rm -rf submitted autograded feedback gradebook.db grades.csv
+
+# The course on JupyterHub (docs/hub.md), on the machine that hosts it, as root:
+# Unix accounts from hub/roster.json, nbgrader's exchange, the course directory,
+# the hub's own environment under $(HUB_PREFIX) (JupyterHub, proxy, course).
+export HUB_PREFIX ?= /opt/debugging-nn-hub
+.PHONY: hub hub-setup
+hub-setup:  ## (root) set up the course's JupyterHub: accounts, exchange, course, environment
+	/usr/bin/python3 hub/setup.py install
+
+hub: hub-setup  ## (root) set up and start the course's JupyterHub (docs/hub.md)
+	$(HUB_PREFIX)/venv/bin/jupyterhub -f hub/jupyterhub_config.py

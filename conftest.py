@@ -14,7 +14,11 @@ import pytest
 DEPRECATION = re.compile(r"\b(Pending)?DeprecationWarning\b")
 FROM_KERAS_TF = re.compile(r"keras|tensorflow", re.IGNORECASE)
 KERNEL_ENV = {
-    "PYTHONWARNINGS": "default::DeprecationWarning,default::PendingDeprecationWarning",
+    # Every deprecation shows, except NumPy 2's about np.array(variable), which
+    # Keras's own TensorBoard callback triggers (harmless; hidden in JupyterLab
+    # too, as it does not come from the notebook's code).
+    "PYTHONWARNINGS": "default::DeprecationWarning,default::PendingDeprecationWarning,"
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
@@ -24,7 +28,27 @@ def _is_nbval_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
 
 
+#: The longest test files, started first: `make test` spreads files over two
+#: processes (pytest-xdist, --dist loadfile, in this order), so the long ones
+#: do not end up last on one process while the other idles.
+LONGEST_FIRST = (
+    "tests/test_grading.py",
+    "tests/test_driver.py",
+    "tests/test_hub.py",
+    "tests/test_release.py",
+    "tests/test_student_setup.py",
+    "tests/test_driver_scale.py",
+    "tests/test_browser.py",
+)
+
+
+def _rank(item) -> int:
+    path = item.nodeid.split("::")[0]
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(items):
+    items.sort(key=_rank)  # stable: the order within a file is kept
     for item in items:
         if _is_nbval_cell(item) and "stderr" not in item.parent.skip_compare:
             item.parent.skip_compare = tuple(item.parent.skip_compare) + ("stderr",)

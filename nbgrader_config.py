@@ -31,10 +31,20 @@ c.CourseDirectory.db_url = os.environ.get(
 # Only notebooks are part of the assignment; helper code comes from `course`.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-# Execution: per-cell limit, and one retry for a kernel that fails to start.
-c.Execute.timeout = 120
+# The course's grading constants, one configuration object (autograder.config):
+# every way of grading reads them (nbgrader's commands, the formgrader, the driver).
+c.CourseGrading.assignment_id = "debugging_nn"
+# Per-cell and per-notebook time limits, and the sandbox's budget per kernel.
+c.CourseGrading.cell_timeout = 120
+c.CourseGrading.notebook_timeout = 600
+c.CourseGrading.memory_mb = 3072
+c.CourseGrading.processes = 512
+c.CourseGrading.tmp_mb = 512
+
+# A kernel that fails to start is not retried.
 c.Execute.startup_timeout = 120
 c.Execute.execute_retries = 0
+# Students' Validate button (not grading: that is SandboxExecute's).
 c.ExecutePreprocessor.timeout = 120
 
 # Students deleting a test cell does not remove the test: it is restored from
@@ -78,21 +88,34 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Trusted checks per notebook (autograder.trusted, autograder/checkers/): they
-# grade these notebooks' test cells from the grader's process, and the cells'
-# hidden parts never run in (or reach) the student's kernel.
-c.SandboxExecute.checkers = {
+# Late submissions (a timestamp after the assignment's due date, set with
+# `nbgrader db assignment add debugging_nn --duedate=...` or the formgrader):
+# 10 % of a notebook's score per started day late, at most half.
+c.AssignLatePenalties.plugin_class = "autograder.late.PerDayLate"
+c.PerDayLate.fraction_per_day = 0.1
+c.PerDayLate.max_fraction = 0.5
+
+# The graded notebooks and their trusted checks (autograder.trusted,
+# autograder/checkers/): they grade these notebooks' test cells from the grader's
+# process, and the cells' hidden parts never run in (or reach) the student's kernel.
+c.CourseGrading.exercises = {
     "10_exercise_fix_broken_model": "autograder.checkers.fix_broken_model",
     "11_exercise_lr_warmup": "autograder.checkers.lr_warmup",
     "12_exercise_training_monitor": "autograder.checkers.training_monitor",
 }
 
-# Demonstrations at the end of an exercise that no test, checker or written
-# answer needs: not run when grading (the students ran them; grading each
-# submission is about 17 s faster for exercise 3). Exercise 2's experiment is
-# run: its numbers are what the written answer quotes.
-c.SandboxExecute.skip_cells = {
+# Demonstrations and experiments that no test or checker needs: not run when
+# grading (the students ran them before handing in; grading a submission is about
+# 17 s faster for exercise 3 and 20 s for exercise 2). Exercise 2's written
+# answer quotes the numbers the student's own run printed: the grader reads them
+# in the answer, graded by hand.
+c.CourseGrading.skip_cells = {
     "10_exercise_fix_broken_model": ["given_demo_fixed_run"],
+    "11_exercise_lr_warmup": [
+        "given_experiment",
+        "given_experiment_table",
+        "given_experiment_plot",
+    ],
     "12_exercise_training_monitor": [
         "given_demo_healthy",
         "given_demo_dead",

@@ -25,17 +25,18 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import nbformat
 
-from autograder import sandbox
+from autograder import config, sandbox
 from autograder.checks import (
     InvalidNotebook,
     read_submission,
@@ -44,21 +45,36 @@ from autograder.checks import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "debugging_nn"
 GRADING = ".grading"  # scratch space under the course root (git-ignored)
 
 
 @dataclass
 class Settings:
-    """What a grading task needs; plain data, so it travels to Dask workers."""
+    """What a grading task needs; plain data, so it travels to Dask workers.
+
+    Values left out come from the course's ``CourseGrading`` configuration (the
+    ``nbgrader_config.py`` in ``root``); the ones given override it, for nbgrader
+    too (``nbgrader_cmd`` passes them on as ``--CourseGrading.*``).
+    """
 
     root: str
     db_url: str
-    assignment: str = ASSIGNMENT
-    cell_timeout: int = 120
-    notebook_timeout: int = 600
-    memory_mb: int = 3072
+    assignment: str | None = None
+    exercises: list[str] | None = None
+    cell_timeout: int | None = None
+    notebook_timeout: int | None = None
+    memory_mb: int | None = None
     isolate: bool = True
+
+    def __post_init__(self):
+        grading = config.load(self.root)
+        if self.assignment is None:
+            self.assignment = grading.assignment_id
+        if self.exercises is None:
+            self.exercises = sorted(grading.exercises)
+        for name in ("cell_timeout", "notebook_timeout", "memory_mb"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(grading, name))
 
 
 @dataclass
@@ -73,6 +89,14 @@ class Outcome:
     max_score: float = 0.0
     seconds: float = 0.0
     flags: list[str] = field(default_factory=list)
+    digest: str = ""  # SHA-256 of the submitted notebook graded
+    skipped: bool = False  # already graded for this content: not run again
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Outcome":
+        """An outcome read back from the ledger (unknown keys ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
 
 
 def default_db_url(root: Path) -> str:
@@ -86,6 +110,10 @@ def nbgrader_cmd(settings: Settings, *args: str) -> list[str]:
         "nbgrader",
         *args,
         f"--db={settings.db_url}",
+        # The driver's settings win over the course's config file.
+        f"--CourseGrading.assignment_id={settings.assignment}",
+        f"--CourseGrading.cell_timeout={settings.cell_timeout}",
+        f"--CourseGrading.memory_mb={settings.memory_mb}",
         "--log-level=WARN",
     ]
 
@@ -102,7 +130,6 @@ def _env(settings: Settings, runtime: Path | None = None) -> dict:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     # nbgrader imports autograder.* (output limits, feedback) from this repository.
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(ROOT), settings.root]))
-    env["SANDBOX_MEMORY_MB"] = str(settings.memory_mb)
     env["SANDBOX_ISOLATE"] = "1" if settings.isolate else "0"
     if runtime is not None:
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)
@@ -130,8 +157,32 @@ def _reason_from_log(log: str) -> str:
     return (errors or lines or ["nbgrader failed without a message"])[-1][:300]
 
 
-def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
-    """Dask task: autograde one notebook of one student; return an Outcome dict.
+#: Files nbgrader's exchange puts beside a submission, kept through grading.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def copy_small_file(src: Path, dest: Path, limit: int = 4096) -> bool:
+    """Copy ``src`` if it is a small regular file, never through a link.
+
+    A student controls what lies in their submission folder: a link there would
+    make the grader read (and later hand back) a file the student cannot read.
+    """
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # missing, or a link
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        return False
+    dest.write_bytes(data)
+    return True
+
+
+def grade_notebook(student: str, notebook: str, settings: Settings) -> Outcome:
+    """Dask task: autograde one notebook of one student; return its Outcome.
 
     The notebook is checked first; a valid one is staged alone into a private
     nbgrader ``submitted`` folder and autograded into a private ``autograded``
@@ -145,7 +196,7 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         nb = read_submission(submitted)
     except InvalidNotebook as err:
         status = "missing" if not submitted.exists() else "invalid"
-        return asdict(Outcome(student, notebook, status, str(err)))
+        return Outcome(student, notebook, status, str(err))
     flags = tampering(nb) + repair_metadata(nb)
 
     work = Path(
@@ -163,9 +214,10 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         for other in (root / "source" / assignment).glob("*.ipynb"):
             if other.name != submitted.name:
                 (stage / other.name).touch()
-        stamp = submitted.with_name("timestamp.txt")
-        if stamp.exists():
-            shutil.copy2(stamp, stage / stamp.name)
+        # nbgrader's exchange files travel with the notebook: the timestamp (late
+        # penalties) and the secret release_feedback needs.
+        for name in EXCHANGE_FILES:
+            copy_small_file(submitted.with_name(name), stage / name)
         runtime = work / "runtime"
         runtime.mkdir()
         cmd = nbgrader_cmd(
@@ -178,7 +230,6 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
             f"--CourseDirectory.submitted_directory={stage.parents[1]}",
             f"--CourseDirectory.autograded_directory={work / 'autograded'}",
             f"--CourseDirectory.notebook_id={notebook}",
-            f"--Execute.timeout={settings.cell_timeout}",
             "--Execute.execute_retries=0",
         )
         env = _env(settings, runtime)
@@ -199,31 +250,29 @@ def grade_notebook(student: str, notebook: str, settings: Settings) -> dict:
         produced = work / "autograded" / student / assignment / submitted.name
         if failed or not produced.exists():
             reason = _reason_from_log(log)
-            return asdict(
-                Outcome(
-                    student,
-                    notebook,
-                    "failed",
-                    reason,
-                    seconds=time.perf_counter() - start,
-                    flags=flags,
-                )
+            return Outcome(
+                student,
+                notebook,
+                "failed",
+                reason,
+                seconds=time.perf_counter() - start,
+                flags=flags,
             )
         dest = root / "autograded" / student / assignment
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(produced, dest / produced.name)
+        for name in EXCHANGE_FILES:
+            copy_small_file(produced.with_name(name), dest / name)
         score, max_score = notebook_score(settings, student, notebook)
-        return asdict(
-            Outcome(
-                student,
-                notebook,
-                "graded",
-                "",
-                score,
-                max_score,
-                time.perf_counter() - start,
-                flags,
-            )
+        return Outcome(
+            student,
+            notebook,
+            "graded",
+            "",
+            score,
+            max_score,
+            time.perf_counter() - start,
+            flags,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -281,7 +330,7 @@ def ensure_gradebook(settings: Settings, students: list[str]) -> None:
                     gb.add_submission(assignment, student)
 
 
-def record_zero(settings: Settings, outcome: dict) -> None:
+def record_zero(settings: Settings, outcome: Outcome) -> None:
     """A grade row of 0 for a notebook that could not be graded.
 
     The submission exists (``ensure_gradebook``); its grades for this notebook are
@@ -292,15 +341,15 @@ def record_zero(settings: Settings, outcome: dict) -> None:
 
     with Gradebook(settings.db_url) as gb:
         nb = gb.find_submission_notebook(
-            outcome["notebook"], settings.assignment, outcome["student"]
+            outcome.notebook, settings.assignment, outcome.student
         )
         for grade in nb.grades:
             if grade.cell.cell_type == "code":
                 grade.auto_score = 0.0
         for comment in nb.comments:
-            comment.auto_comment = f"Not graded: {outcome['reason']}"
+            comment.auto_comment = f"Not graded: {outcome.reason}"
         gb.db.commit()
-        outcome["max_score"] = float(nb.max_code_score)
+        outcome.max_score = float(nb.max_code_score)
 
 
 class Ledger:
@@ -323,8 +372,11 @@ class Ledger:
         record = self.data.get(self.key(student, notebook), {})
         return record.get("status") == "graded" and record.get("digest") == digest
 
-    def record(self, outcome: dict) -> None:
-        self.data[self.key(outcome["student"], outcome["notebook"])] = outcome
+    def outcome(self, student, notebook) -> Outcome:
+        return Outcome.from_record(self.data[self.key(student, notebook)])
+
+    def record(self, outcome: Outcome) -> None:
+        self.data[self.key(outcome.student, outcome.notebook)] = asdict(outcome)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         tmp.replace(self.path)
@@ -362,9 +414,9 @@ def discover(root: Path, assignment: str, only: list[str] | None = None) -> list
     return [s for s in students if not only or s in only]
 
 
-def exercises(root: Path, assignment: str) -> list[str]:
-    """Source notebooks (names without .ipynb) that have autograded test cells."""
-    import nbformat
+def graded_notebooks(root: Path, assignment: str) -> list[str]:
+    """Source notebooks (names without .ipynb) that have autograded test cells:
+    what nbgrader grades; the course's ``CourseGrading.exercises`` lists them."""
     from nbgrader import utils
 
     names = []
@@ -384,7 +436,9 @@ def make_client(scheduler: str | None, workers: int | None):
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # A free port: None still means 8787, and "port in use" warnings when
+        # another Dask runs (the scheduler serves HTTP either way).
+        dashboard_address=":0",
         silence_logs=40,
     )
     return Client(cluster), cluster
@@ -397,7 +451,7 @@ def run(
     workers=None,
     force=False,
     log=print,
-) -> list[dict]:
+) -> list[Outcome]:
     """Grade ``students``; return every outcome (including skipped ones)."""
     from dask.distributed import as_completed
 
@@ -409,7 +463,7 @@ def run(
     todo, outcomes = [], []
     digests = {}
     for student in students:
-        for notebook in exercises(root, settings.assignment):
+        for notebook in settings.exercises:
             digest = submission_digest(root, settings.assignment, student, notebook)
             digests[student, notebook] = digest
             if (
@@ -417,8 +471,8 @@ def run(
                 and ledger.done(student, notebook, digest)
                 and graded_in_gradebook(settings, student, notebook)
             ):
-                outcome = dict(ledger.data[ledger.key(student, notebook)])
-                outcome["skipped"] = True
+                outcome = ledger.outcome(student, notebook)
+                outcome.skipped = True
                 outcomes.append(outcome)
             else:
                 todo.append((student, notebook))
@@ -446,17 +500,15 @@ def run(
                 try:
                     outcome = future.result()
                 except Exception as err:  # e.g. KilledWorker after retries
-                    outcome = asdict(
-                        Outcome(
-                            student,
-                            notebook,
-                            "failed",
-                            f"grading worker failed: {type(err).__name__}: {err}",
-                        )
+                    outcome = Outcome(
+                        student,
+                        notebook,
+                        "failed",
+                        f"grading worker failed: {type(err).__name__}: {err}",
                     )
-                if outcome["status"] != "graded":
+                if outcome.status != "graded":
                     record_zero(settings, outcome)
-                outcome["digest"] = digests[student, notebook]
+                outcome.digest = digests[student, notebook]
                 ledger.record(outcome)
                 outcomes.append(outcome)
                 done += 1
@@ -468,24 +520,22 @@ def run(
     return outcomes
 
 
-def progress_line(done: int, total: int, o: dict) -> str:
-    head = f"[{done}/{total}] {o['student']}/{o['notebook']}: "
-    if o["status"] == "graded":
-        text = f"graded {o['score']:g}/{o['max_score']:g} in {o['seconds']:.0f}s"
+def progress_line(done: int, total: int, o: Outcome) -> str:
+    head = f"[{done}/{total}] {o.student}/{o.notebook}: "
+    if o.status == "graded":
+        text = f"graded {o.score:g}/{o.max_score:g} in {o.seconds:.0f}s"
     else:
-        text = f"{o['status']} (0 points): {o['reason']}"
-    if o.get("flags"):
-        text += f"; flagged for review: {', '.join(o['flags'])}"
+        text = f"{o.status} (0 points): {o.reason}"
+    if o.flags:
+        text += f"; flagged for review: {', '.join(o.flags)}"
     return head + text
 
 
-def summary(outcomes: list[dict]) -> str:
-    skipped = sum(1 for o in outcomes if o.get("skipped"))
-    graded = sum(
-        1 for o in outcomes if o["status"] == "graded" and not o.get("skipped")
-    )
-    failed = sum(1 for o in outcomes if o["status"] != "graded")
-    flagged = sum(1 for o in outcomes if o.get("flags"))
+def summary(outcomes: list[Outcome]) -> str:
+    skipped = sum(1 for o in outcomes if o.skipped)
+    graded = sum(1 for o in outcomes if o.status == "graded" and not o.skipped)
+    failed = sum(1 for o in outcomes if o.status != "graded")
+    flagged = sum(1 for o in outcomes if o.flags)
     return (
         f"summary: {graded} graded, {failed} failed, {skipped} skipped "
         f"(already graded), {flagged} flagged for review"
@@ -497,14 +547,14 @@ def main(argv=None) -> int:
         prog="python -m autograder.driver", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--root", type=Path, default=ROOT)
-    parser.add_argument("--assignment", default=ASSIGNMENT)
+    parser.add_argument("--assignment", help="default: CourseGrading.assignment_id")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler")
     parser.add_argument("--workers", type=int, help="LocalCluster workers (cores)")
     parser.add_argument("--db", help="gradebook URL (default: sqlite gradebook.db)")
     parser.add_argument("--student", action="append", help="grade only these")
     parser.add_argument("--force", action="store_true", help="re-grade everything")
-    parser.add_argument("--cell-timeout", type=int, default=120)
-    parser.add_argument("--notebook-timeout", type=int, default=600)
+    parser.add_argument("--cell-timeout", type=int, help="seconds per cell")
+    parser.add_argument("--notebook-timeout", type=int, help="seconds per notebook")
     parser.add_argument(
         "--no-isolation",
         action="store_true",
@@ -527,9 +577,9 @@ def main(argv=None) -> int:
         isolate=not args.no_isolation,
         assignment=args.assignment,
     )
-    students = discover(root, args.assignment, args.student)
+    students = discover(root, settings.assignment, args.student)
     if not students:
-        print(f"no submissions in {root / 'submitted'}/*/{args.assignment}")
+        print(f"no submissions in {root / 'submitted'}/*/{settings.assignment}")
         return 0
     outcomes = run(settings, students, args.scheduler, args.workers, args.force)
     print(summary(outcomes))

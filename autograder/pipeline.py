@@ -3,7 +3,6 @@
 Command line (the Makefile targets call these)::
 
     python -m autograder.pipeline check-release   # release/ up to date with source/?
-    python -m autograder.pipeline samples         # demo submissions into submitted/
     python -m autograder.pipeline table           # grade table from the gradebook
     python -m autograder.pipeline grade-written-demo  # the demo's manual grading
 
@@ -25,19 +24,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.fixtures import (
-    RELEASE,
-    ROOT,
-    SOURCE,
-    build_submission,
-    load_fixture,
-    reference_sources,
-    substitute_cells,
-)
+from autograder import config
 
-ASSIGNMENT = "debugging_nn"
-#: Notebooks with autograded cells; lesson notebooks have none and are not graded.
-EXERCISE_GLOB = "[0-9][0-9]_exercise_*"
+ROOT = config.ROOT
+GRADING = config.load(ROOT)
+ASSIGNMENT = GRADING.assignment_id
+SOURCE = ROOT / "source" / ASSIGNMENT
+RELEASE = ROOT / "release" / ASSIGNMENT
+#: The exercise notebooks (``CourseGrading.exercises``) as one nbgrader
+#: ``notebook_id`` glob, for nbgrader's commands; a test keeps the two equal.
+EXERCISE_GLOB = "*_exercise_*"
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True, **kwargs):
@@ -91,8 +87,8 @@ def check_release(release: Path = RELEASE) -> list[str]:
 
 
 def exercise_notebooks() -> list[str]:
-    """File names of the exercise notebooks in the release."""
-    return sorted(p.name for p in RELEASE.glob(EXERCISE_GLOB + ".ipynb"))
+    """File names of the exercise notebooks (``CourseGrading.exercises``)."""
+    return GRADING.exercise_files()
 
 
 def write_submission(student: str, notebooks: dict, root: Path = ROOT) -> Path:
@@ -104,27 +100,6 @@ def write_submission(student: str, notebooks: dict, root: Path = ROOT) -> Path:
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / name)
     return folder
-
-
-def build_samples(root: Path = ROOT) -> list[str]:
-    """Demo submissions: the reference answers, the blank release, a partly wrong one.
-
-    ``partly_wrong`` answers exercises 1 and 3 correctly and exercise 2 with the
-    off-by-one warmup of fixture ``ex2_off_by_one``.
-    """
-    reference, blank, partly = {}, {}, {}
-    for name in exercise_notebooks():
-        blank[name] = nbformat.read(RELEASE / name, as_version=4)
-        reference[name] = substitute_cells(
-            nbformat.read(RELEASE / name, as_version=4), reference_sources(name)
-        )
-        partly[name] = reference[name]
-    wrong = load_fixture("ex2_off_by_one")
-    partly[wrong["notebook"]] = build_submission(wrong)
-    write_submission("reference", reference, root)
-    write_submission("blank", blank, root)
-    write_submission("partly_wrong", partly, root)
-    return ["blank", "partly_wrong", "reference"]
 
 
 def _default_db(db_url: str | None) -> str:
@@ -204,7 +179,7 @@ def format_table(rows: list[dict]) -> str:
 def _model_answers() -> dict[str, str]:
     """grade id -> the source's model answer of each written-answer cell."""
     answers = {}
-    for path in sorted(SOURCE.glob(EXERCISE_GLOB + ".ipynb")):
+    for path in (SOURCE / name for name in exercise_notebooks()):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if (
@@ -277,7 +252,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.pipeline")
     parser.add_argument(
         "command",
-        choices=["check-release", "samples", "table", "grade-written-demo", "next"],
+        choices=["check-release", "table", "grade-written-demo", "next"],
     )
     args = parser.parse_args(argv)
     if args.command == "check-release":
@@ -291,8 +266,6 @@ def main(argv=None) -> int:
             )
             return 1
         print("release/ is up to date with source/")
-    elif args.command == "samples":
-        print("sample submissions:", ", ".join(build_samples()))
     elif args.command == "grade-written-demo":
         graded = grade_written_demo()
         print(f"demo manual grading: {len(graded)} written answer(s) graded by script")

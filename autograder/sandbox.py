@@ -48,7 +48,8 @@ from pathlib import Path
 KERNEL_NAME = "debugging-nn-sandbox"
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Default limits; the driver and tests pass their own through the environment.
+#: Default limits. Grading sets them from ``CourseGrading`` (autograder.config) in
+#: the kernelspec's environment; the launcher reads them from its environment.
 LIMITS = {
     "SANDBOX_MEMORY_MB": 3072,  # the cgroup's memory, and each process's RLIMIT_AS
     "SANDBOX_CPU_SECONDS": 600,
@@ -78,8 +79,8 @@ def bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
-def kernelspec(python: str = sys.executable) -> dict:
-    """The kernel.json of the sandboxed kernel."""
+def kernelspec(python: str = sys.executable, env: dict | None = None) -> dict:
+    """The kernel.json of the sandboxed kernel; ``env``: its limits (``LIMITS``)."""
     return {
         "argv": [python, "-m", "autograder.sandbox", "kernel", "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
@@ -87,12 +88,12 @@ def kernelspec(python: str = sys.executable) -> dict:
         # Interrupts travel as messages: a signal to the launcher would not
         # reach a kernel in its own PID namespace.
         "interrupt_mode": "message",
-        "env": {"PYTHONPATH": str(ROOT)},
+        "env": {"PYTHONPATH": str(ROOT), **(env or {})},
         "metadata": {"debugger": False},
     }
 
 
-def install_kernelspec(prefix: Path) -> Path:
+def install_kernelspec(prefix: Path, env: dict | None = None) -> Path:
     """Write the kernelspec under ``<prefix>/kernels/<name>``; return the folder.
 
     ``SandboxExecute`` writes it into a private folder for every run, so it
@@ -100,7 +101,7 @@ def install_kernelspec(prefix: Path) -> Path:
     """
     folder = Path(prefix) / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kernel.json").write_text(json.dumps(kernelspec(), indent=1))
+    (folder / "kernel.json").write_text(json.dumps(kernelspec(env=env), indent=1))
     return folder
 
 

@@ -29,7 +29,7 @@ formgrader's button, ``nbgrader autograde`` and the driver all grade this way:
 
 A checker module names its checks by grade id: ``CHECKS = {"test_x": fn}``,
 ``fn(student)`` raising ``AssertionError`` with a message for the student. The
-modules are configured per notebook in ``SandboxExecute.checkers``; they are
+modules are configured per notebook in ``CourseGrading.exercises``; they are
 never visible inside the sandbox.
 """
 
@@ -46,9 +46,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Unicode
 
 from autograder import sandbox
+from autograder.config import CourseGrading
 
 MIME = "application/vnd.debugging-nn.check+json"
 BEGIN = "### BEGIN HIDDEN TESTS"
@@ -146,29 +147,12 @@ class SandboxExecute(Execute):
         help="The kernel that runs submissions: the grading sandbox.",
     ).tag(config=True)
 
-    checkers = Dict(
-        value_trait=Unicode(),
-        default_value={},
-        help=(
-            "Notebook name (without .ipynb) -> module with CHECKS, the trusted "
-            "hidden checks of its test cells, keyed by grade id."
-        ),
-    ).tag(config=True)
-
-    skip_cells = Dict(
-        value_trait=List(Unicode()),
-        default_value={},
-        help=(
-            "Notebook name -> grade ids of locked given cells not run when "
-            "grading: demonstrations that no test, checker or later cell needs "
-            "(their source is the course's: nbgrader restores locked cells)."
-        ),
-    ).tag(config=True)
-
-    check_timeout = Integer(
-        300,
-        help="Seconds one probe of a check may run in the student's kernel.",
-    ).tag(config=True)
+    @property
+    def grading(self) -> CourseGrading:
+        """The course's grading constants (``c.CourseGrading`` in nbgrader's config)."""
+        if getattr(self, "_grading", None) is None:
+            self._grading = CourseGrading(config=self.config)
+        return self._grading
 
     def create_kernel_manager(self):
         # Unix sockets in a folder of this run's own, bound into the sandbox
@@ -180,13 +164,13 @@ class SandboxExecute(Execute):
         # The sandbox's kernelspec, written for this interpreter: nothing to
         # install, and no other kernel of that name can be picked up.
         specs = self._sockets / "specs"
-        sandbox.install_kernelspec(specs)
+        sandbox.install_kernelspec(specs, env=self.grading.sandbox_env())
         km.kernel_spec_manager.kernel_dirs = [str(specs / "kernels")]
         return km
 
     def preprocess(self, nb, resources=None, km=None):
         name = (resources or {}).get("unique_key", "")
-        module = self.checkers.get(name)
+        module = self.grading.exercises.get(name)
         checks = load_checks(module) if module else {}
         checked = []
         for index, cell in enumerate(nb.cells):
@@ -195,7 +179,7 @@ class SandboxExecute(Execute):
                 cell.source = strip_hidden(cell.source)
                 checked.append((index, cell, checks[grade_id]))
         self._checks = checked
-        skip = set(self.skip_cells.get(name, []))
+        skip = set(self.grading.skip_cells.get(name, []))
         self._skipped = {
             index
             for index, cell in enumerate(nb.cells)
@@ -224,17 +208,25 @@ class SandboxExecute(Execute):
             self.run_checks()
         return cell, resources
 
+    _probe_timeout = None
+
+    def _get_timeout(self, cell) -> int | None:
+        # The course's limits (CourseGrading), whatever nbgrader's or nbconvert's
+        # own timeout settings say: nbconvert re-applies those (e.g. the
+        # ExecutePreprocessor.timeout meant for Validate) when it starts a run.
+        return self._probe_timeout or self.grading.cell_timeout
+
     def run_probe(self, cell: NotebookNode, timeout: int | None = None) -> None:
         """Execute a probe cell; it never becomes part of the notebook."""
-        saved = self.timeout
-        self.timeout = timeout or self.check_timeout
+        saved = self._probe_timeout
+        self._probe_timeout = timeout or self.grading.check_timeout
         # nbclient stores the executed cell at its index: give it one of its own.
         self.nb.cells.append(cell)
         try:
             self.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         finally:
             self.nb.cells.pop()
-            self.timeout = saved
+            self._probe_timeout = saved
 
     def run_checks(self) -> None:
         failed = []
@@ -266,7 +258,7 @@ class SandboxExecute(Execute):
         and whether it failed to finish (a timeout or a dead kernel)."""
         copy = new_code_cell(cell.source, metadata={})
         try:
-            self.run_probe(copy, timeout=self.timeout)
+            self.run_probe(copy, timeout=self.grading.cell_timeout)
         except Exception as err:  # say so, and go on with the next cell
             text = f"(the visible tests did not finish: {type(err).__name__})\n"
             return [new_output("stream", name="stdout", text=text)], True

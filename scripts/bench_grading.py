@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder import driver  # noqa: E402
-from autograder.fixtures import (  # noqa: E402
+from autograder.pipeline import ASSIGNMENT, write_submission  # noqa: E402
+from tests.submissions import (  # noqa: E402
     RELEASE,
     SOURCE,
     reference_sources,
     substitute_cells,  # noqa: E402
 )
-from autograder.pipeline import ASSIGNMENT, write_submission  # noqa: E402
 
 NOTEBOOK = "11_exercise_lr_warmup.ipynb"
 
@@ -109,7 +109,7 @@ def _driver(tmp: Path, notebook: str, n: int, workers: int) -> tuple[float, int]
     outcomes = driver.run(settings, students, workers=workers, log=lambda _: None)
     seconds = time.perf_counter() - start
     graded = sum(
-        o["status"] == "graded" and o["notebook"] == Path(notebook).stem
+        o.status == "graded" and o.notebook == Path(notebook).stem
         for o in outcomes
     )
     return seconds, graded

@@ -21,7 +21,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.fixtures import (  # noqa: E402
+from tests.submissions import (  # noqa: E402
     SOURCE,
     build_submission,
     failing_tests,

@@ -84,7 +84,10 @@ def make_course(root: Path) -> Path:
     config = (ROOT / "nbgrader_config.py").read_text()
     # The hidden test's trusted twin (autograder.trusted): graded outside the
     # student's process.
-    config += '\nc.SandboxExecute.checkers = {"mini_exercise": "tests.mini_checks"}\n'
+    config += (
+        "\nc.CourseGrading.assignment_id = \"mini\"\n"
+        "c.CourseGrading.exercises = {\"mini_exercise\": \"tests.mini_checks\"}\n"
+    )
     (root / "nbgrader_config.py").write_text(config)
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     subprocess.run(

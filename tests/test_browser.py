@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.fixtures import RELEASE, ROOT, SOURCE
 from autograder.pipeline import ASSIGNMENT
+from tests.submissions import RELEASE, ROOT, SOURCE
 
 pytestmark = pytest.mark.slow
 

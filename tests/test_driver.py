@@ -308,6 +308,24 @@ def build_cases(root: Path, port: int) -> dict:
             "def add(a, b):\n    return a + b if ok else 0"
         ),
     )
+    # Submitted through nbgrader's exchange: release_feedback needs these two
+    # files beside the graded notebook.
+    add(
+        "via_exchange",
+        "graded",
+        5.0,
+        answer=CORRECT,
+        extra={
+            "timestamp.txt": "2026-11-24 10:00:00 UTC",
+            "submission_secret.txt": "s3",
+        },
+    )
+    # ... and a student can hand in links instead (the grader must not read
+    # what they point to into the student's graded or feedback folder).
+    path = mini.submit(root, "exchange_links", answer=CORRECT)
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        (path.parent / name).symlink_to(VICTIM)
+    cases["exchange_links"] = ("graded", 5.0)
     add(
         "stderr_flood",
         "graded",
@@ -394,8 +412,10 @@ def graded(tmp_path_factory):
         root=str(root),
         db_url=f"sqlite:///{root / 'gradebook.db'}",
         assignment=mini.ASSIGNMENT,
-        cell_timeout=15,
-        notebook_timeout=120,
+        # Room for the 300 MB stderr flood on a loaded machine (make test runs
+        # two test processes); the infinite loop is stopped at this limit.
+        cell_timeout=30,
+        notebook_timeout=180,
     )
     lines = []
     # A secret in the grader's environment (e.g. a database password).
@@ -405,23 +425,23 @@ def graded(tmp_path_factory):
     finally:
         del os.environ["GRADER_TOKEN"]
     server.close()
-    return root, settings, cases, {o["student"]: o for o in outcomes}, lines
+    return root, settings, cases, {o.student: o for o in outcomes}, lines
 
 
 def test_every_submission_ends_with_its_expected_status_and_score(graded):
     _, _, cases, outcomes, _ = graded
     assert set(outcomes) == set(cases)
     wrong = {
-        s: (o["status"], o["score"], o["reason"])
+        s: (o.status, o.score, o.reason)
         for s, o in outcomes.items()
-        if (o["status"], o["score"]) != cases[s]
+        if (o.status, o.score) != cases[s]
     }
     assert not wrong, wrong
 
 
 def test_failures_have_readable_reasons(graded):
     _, _, _, outcomes, _ = graded
-    reasons = {s: o["reason"] for s, o in outcomes.items() if o["status"] != "graded"}
+    reasons = {s: o.reason for s, o in outcomes.items() if o.status != "graded"}
     assert "kernel died" in reasons["os_exit"]
     assert "kernel died" in reasons["kill_kernel"]
     assert "not valid notebook JSON" in reasons["not_json"]
@@ -458,8 +478,8 @@ def test_tampering_is_flagged_for_review(graded):
         "grading_detection",
         "changed_metadata",
     ):
-        assert outcomes[student]["flags"], student
-    assert not outcomes["correct"]["flags"]
+        assert outcomes[student].flags, student
+    assert not outcomes["correct"].flags
 
 
 def test_cheats_score_as_their_honest_answer_and_are_flagged(graded):
@@ -468,7 +488,7 @@ def test_cheats_score_as_their_honest_answer_and_are_flagged(graded):
     use anything in the kernel, so each cheat scores as its honest answer (the
     table above); the plainly written ones are flagged for review."""
     _, _, cases, outcomes, _ = graded
-    assert outcomes["patch_during_test"]["flags"]
+    assert outcomes["patch_during_test"].flags
     for student in (
         "patch_during_test",
         "patch_defaults",
@@ -489,6 +509,19 @@ def test_links_planted_by_the_student_change_nothing_outside(graded):
         assert not any(p.is_symlink() for p in folder.iterdir()), student
         nb = nbformat.read(folder / f"{mini.NOTEBOOK}.ipynb", as_version=4)
         assert _cell(nb, "mini_add").source.endswith(CORRECT)
+
+
+def test_exchange_files_are_kept_and_links_are_not_followed(graded):
+    """timestamp.txt and submission_secret.txt travel with the graded notebook
+    (nbgrader's release_feedback needs both); a link is never read through."""
+    root, _, _, _, _ = graded
+    folder = root / "autograded" / "via_exchange" / mini.ASSIGNMENT
+    assert (folder / "submission_secret.txt").read_text() == "s3"
+    assert (folder / "timestamp.txt").read_text() == "2026-11-24 10:00:00 UTC"
+    linked = root / "autograded" / "exchange_links" / mini.ASSIGNMENT
+    assert (linked / f"{mini.NOTEBOOK}.ipynb").exists()
+    for path in linked.iterdir():
+        assert not path.is_symlink() and "precious" not in path.read_text()
 
 
 def test_no_hidden_test_or_secret_reaches_the_graded_notebook(graded):
@@ -526,9 +559,9 @@ def test_rerun_grades_only_what_is_missing(graded):
     assert len(ledger) == len(cases)
     lines = []
     again = driver.run(settings, ["correct", "not_json"], workers=1, log=lines.append)
-    by_student = {o["student"]: o for o in again}
-    assert by_student["correct"].get("skipped") is True
-    assert not by_student["not_json"].get("skipped")
+    by_student = {o.student: o for o in again}
+    assert by_student["correct"].skipped is True
+    assert not by_student["not_json"].skipped
     assert lines[0].startswith("grading 1 notebooks")
 
 
@@ -540,13 +573,13 @@ def test_a_resubmission_or_a_lost_gradebook_is_graded_again(graded):
     path = root / "submitted" / "wrong_then_right" / mini.ASSIGNMENT
     mini.submit(root, "wrong_then_right", answer=WRONG)
     first = driver.run(settings, ["wrong_then_right"], workers=1, log=lambda _: None)
-    assert first[0]["score"] == 0.0
+    assert first[0].score == 0.0
     mini.submit(root, "wrong_then_right", answer=CORRECT)
     again = driver.run(settings, ["wrong_then_right"], workers=1, log=lambda _: None)
-    assert not again[0].get("skipped") and again[0]["score"] == 5.0
+    assert not again[0].skipped and again[0].score == 5.0
     assert (path / f"{mini.NOTEBOOK}.ipynb").exists()
     fresh = dataclasses.replace(settings, db_url=f"sqlite:///{root / 'fresh.db'}")
     lines = []
     after_clean = driver.run(fresh, ["wrong_then_right"], workers=1, log=lines.append)
-    assert not after_clean[0].get("skipped"), lines
-    assert after_clean[0]["score"] == 5.0
+    assert not after_clean[0].skipped, lines
+    assert after_clean[0].score == 5.0

@@ -94,7 +94,7 @@ def test_grades_into_postgresql(tmp_path, postgres):
     outcomes = driver.run(
         settings, ["alice", "bob", "carol"], workers=2, log=lambda _: None
     )
-    assert {o["student"]: o["status"] for o in outcomes} == {
+    assert {o.student: o.status for o in outcomes} == {
         "alice": "graded",
         "bob": "graded",
         "carol": "invalid",
@@ -171,9 +171,45 @@ def test_a_killed_worker_loses_no_submission(tmp_path):
         killer.join()
         cluster.close()
     assert killed, "no worker was killed"
-    assert sorted(o["student"] for o in outcomes) == students
-    assert all(o["status"] == "graded" and o["score"] == 5.0 for o in outcomes), (
+    assert sorted(o.student for o in outcomes) == students
+    assert all(o.status == "graded" and o.score == 5.0 for o in outcomes), (
         outcomes
     )
     again = driver.run(settings, students, workers=1, log=lambda _: None)
-    assert all(o.get("skipped") for o in again)
+    assert all(o.skipped for o in again)
+
+
+def test_a_dask_already_on_its_dashboard_port_prints_no_warning():
+    """Another Dask (or anything) on port 8787 must not make the driver warn: its
+    local cluster serves its dashboard on a free port (issue #16, item 7)."""
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        busy.bind(("", 8787))
+    except OSError:
+        pass  # already taken, as in the report: the same situation
+    else:
+        busy.listen()
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error')\n"
+        "from autograder import driver\n"
+        "if __name__ == '__main__':\n"
+        "    client, cluster = driver.make_client(None, 1)\n"
+        "    client.close(); cluster.close()\n"
+        "    print('started')\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=driver.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        busy.close()
+    assert result.returncode == 0 and "started" in result.stdout, result.stderr
+    assert "8787" not in result.stderr and "Warning" not in result.stderr, (
+        result.stderr
+    )

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.fixtures import ROOT
+from tests.submissions import ROOT
 
 pytestmark = pytest.mark.slow
 FIRST = "01_common_problems_and_dead_neurons.ipynb"

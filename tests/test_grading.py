@@ -19,7 +19,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import driver
-from autograder.fixtures import (
+from autograder.pipeline import (
+    ASSIGNMENT,
+    EXERCISE_GLOB,
+    exercise_notebooks,
+    write_submission,
+)
+from tests.submissions import (
     RELEASE,
     ROOT,
     SOURCE,
@@ -29,24 +35,32 @@ from autograder.fixtures import (
     reference_sources,
     substitute_cells,
 )
-from autograder.pipeline import (
-    ASSIGNMENT,
-    EXERCISE_GLOB,
-    exercise_notebooks,
-    write_submission,
-)
 
 pytestmark = pytest.mark.slow
 
 
-def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+LMS_EXPORT = [
+    sys.executable,
+    "-m",
+    "nbgrader",
+    "export",
+    "--exporter=autograder.export.LMSExport",
+    "--LMSExport.lms=canvas",
+]
+
+
+def _nbgrader_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["PYTHONPATH"] = str(ROOT)  # nbgrader_config.py names autograder.* classes
+    return env
+
+
+def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
         cwd=root,
-        env=env,
+        env=_nbgrader_env(),
         capture_output=True,
         text=True,
     )
@@ -89,7 +103,7 @@ def course(tmp_path_factory):
     )
     students = driver.discover(root, ASSIGNMENT)
     outcomes = driver.run(settings, students, workers=2, log=print)
-    failed = [o for o in outcomes if o["status"] == "failed"]
+    failed = [o for o in outcomes if o.status == "failed"]
     assert not failed, failed  # wrong answers lose points; nothing crashes
     return root, f"sqlite:///{root / 'gradebook.db'}", specs
 
@@ -129,25 +143,23 @@ def test_no_test_cell_displays_a_value(course):
 
 
 def test_listed_demonstrations_are_not_run_when_grading(course):
-    """The configured end-of-notebook demonstrations are skipped, visibly."""
+    """The configured demonstrations (CourseGrading.skip_cells) are skipped,
+    visibly, and only they."""
+    from autograder.config import load
     from autograder.trusted import SKIPPED
 
     root, _, _ = course
-    path = (
-        root
-        / "autograded"
-        / "reference"
-        / ASSIGNMENT
-        / ("12_exercise_training_monitor.ipynb")
-    )
-    demos = [
-        c
-        for c in nbformat.read(path, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("given_demo")
-    ]
-    assert len(demos) == 4
-    for cell in demos:
-        assert [o.get("text") for o in cell.outputs] == [SKIPPED]
+    skip = load(root).skip_cells
+    assert set(skip) == {n[: -len(".ipynb")] for n in exercise_notebooks()}
+    for notebook, grade_ids in skip.items():
+        path = root / "autograded" / "reference" / ASSIGNMENT / f"{notebook}.ipynb"
+        skipped = {
+            c.metadata["nbgrader"]["grade_id"]
+            for c in nbformat.read(path, as_version=4).cells
+            if c.cell_type == "code"
+            and [o.get("text") for o in c.outputs] == [SKIPPED]
+        }
+        assert skipped == set(grade_ids), notebook
 
 
 def test_reference_scores_identically_on_repeated_runs(course):
@@ -310,6 +322,11 @@ def test_manual_grading_then_table_csv_and_feedback_agree(course):
     )
     page = next((root / "feedback" / "reference_again" / ASSIGNMENT).glob("10_*.html"))
     assert "Not graded yet" in page.read_text()
+    # An LMS export refuses totals that still lack the written answers.
+    lms = [*LMS_EXPORT, "--to", str(root / "canvas.csv")]
+    pending = subprocess.run(lms, cwd=root, env=_nbgrader_env(), capture_output=True)
+    assert pending.returncode != 0 and not (root / "canvas.csv").exists()
+    assert b"still to grade by hand" in pending.stdout + pending.stderr
 
     graded = grade_written_demo(db_url, root=root)
     assert any(line.startswith("reference:") for line in graded)
@@ -334,5 +351,14 @@ def test_manual_grading_then_table_csv_and_feedback_agree(course):
         assert float(csv_rows[student]["raw_score"]) == pytest.approx(table)
         assert float(csv_rows[student]["max_score"]) == rows[student]["max"]
         assert _feedback_total(root, student) == pytest.approx(table), student
+    # The LMS's CSV (Canvas): one row per student, matched on SIS Login ID.
+    subprocess.run(lms, cwd=root, env=_nbgrader_env(), check=True)
+    with open(root / "canvas.csv") as f:
+        header, possible, *students = list(csv.reader(f))
+    assert header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert header[5:] == [ASSIGNMENT] and possible[0] == "Points Possible"
+    assert float(possible[5]) == rows["reference"]["max"]
+    canvas = {r[3]: float(r[5]) for r in students}
+    assert canvas == pytest.approx({s: row["total"] for s, row in rows.items()})
     text = format_table(list(rows.values()))
     assert "reference" in text and "ex6" in text and "total" in text

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.fixtures import ROOT, SOURCE
+from tests.submissions import ROOT, SOURCE
 
 NOTEBOOKS = sorted(SOURCE.glob("*.ipynb"))
 MAX_STREAM_LINES = 40

@@ -79,6 +79,21 @@ def graded(tmp_path_factory):
             "def add(a, b):\n    return a + b if seen else 0"
         ),
     )
+    # Late: 2.5 days after the due date, so 3 started days (autograder.late).
+    _nbgrader(
+        root,
+        "db",
+        "assignment",
+        "add",
+        mini.ASSIGNMENT,
+        "--duedate=2020-01-01 00:00:00 UTC",
+    )
+    mini.submit(
+        root,
+        "late",
+        answer="def add(a, b):\n    return a + b",
+        extra={"timestamp.txt": "2020-01-03 12:00:00 UTC"},
+    )
     _nbgrader(root, "autograde", mini.ASSIGNMENT, "--force")
     # The formgrader's Autograde button: nbgrader's API in the server's process.
     mini.submit(root, "button", answer=WRONG_WITH_TRANSFORMER)
@@ -121,7 +136,9 @@ def test_the_formgrader_button_grades_with_the_trusted_checks(graded):
     folder = graded / "autograded" / "button" / mini.ASSIGNMENT
     nb = nbformat.read(folder / f"{mini.NOTEBOOK}.ipynb", as_version=4)
     failed = [
-        o.ename for c in nb.cells for o in c.get("outputs", [])
+        o.ename
+        for c in nb.cells
+        for o in c.get("outputs", [])
         if o.get("output_type") == "error"
     ]
     assert sum(e in ("HiddenCheckFailed", "CheckFailed") for e in failed) == 2, failed
@@ -154,3 +171,13 @@ def test_autograded_notebook_and_feedback_run_no_student_script(graded):
     # The course's own (locked) markdown is left exactly as written.
     release = graded / "release" / folder / f"{mini.NOTEBOOK}.ipynb"
     assert nb.cells[0].source == nbformat.read(release, as_version=4).cells[0].source
+
+
+def test_a_late_submission_loses_the_course_late_penalty(graded):
+    """nbgrader's AssignLatePenalties, with the course's plug-in: 10 % of the
+    score per started day late (here 3 of 5 points' 30 %)."""
+    with Gradebook(f"sqlite:///{graded / 'gradebook.db'}") as gb:
+        late = gb.find_submission(mini.ASSIGNMENT, "late")
+        on_time = gb.find_submission(mini.ASSIGNMENT, "scripts")
+        assert (late.score, late.late_submission_penalty) == (5.0, 1.5)
+        assert on_time.late_submission_penalty == 0.0

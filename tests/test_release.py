@@ -6,8 +6,8 @@ import sys
 import nbformat
 import pytest
 
-from autograder.fixtures import RELEASE, SOURCE, build_submission, load_fixture
 from autograder.pipeline import check_release
+from tests.submissions import RELEASE, SOURCE, build_submission, load_fixture
 
 CONTRACT = {
     "10_exercise_fix_broken_model.ipynb": [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.fixtures import ROOT
+from tests.submissions import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Fixture submissions: a notebook with some solution cells replaced.
+"""Test support: fixture submissions, a notebook with some solution cells replaced.
 
 A fixture lives in ``tests/fixtures/submissions/<name>/`` as a ``fixture.json``::
 
