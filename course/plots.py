@@ -634,3 +634,313 @@ def plot_final_metric_by_seed(
     fig.suptitle(title + " (dots: seeds, joined by seed; bar: mean)")
     fig.tight_layout()
     return fig
+
+
+def plot_event_scalars(
+    scalars: dict,
+    tags=("epoch_loss", "epoch_accuracy"),
+    ylabels: dict | None = None,
+    title="Scalars read back from the TensorBoard event files",
+) -> Figure:
+    """One panel per scalar tag, one line per run, from TensorBoard's event files.
+
+    ``scalars`` is the ``"scalars"`` part of
+    :func:`course.monitoring.read_event_files`: ``{run: {tag: (steps, values)}}``.
+    Keras logs epoch scalars at steps 0, 1, ... (TensorBoard shows them so); the
+    x axis shows epochs from 1, as ``fit`` counts them. Introduced in
+    ``08_tensorflow_debugging_tools.ipynb``.
+
+    Args:
+        scalars: ``{run: {tag: (steps, values)}}``.
+        tags: the tags to plot, one panel each. Defaults to
+            ``("epoch_loss", "epoch_accuracy")``.
+        ylabels: ``{tag: y-axis label with units}``; a tag not in it is its own
+            label. Defaults to ``None``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(
+        1, len(tags), figsize=(5.5 * len(tags), 3.8), squeeze=False
+    )
+    for ax, tag in zip(axes.flat, tags):
+        for run, by_tag in scalars.items():
+            if tag in by_tag:
+                steps, values = by_tag[tag]
+                ax.plot(np.asarray(steps) + 1, values, marker="o", label=run)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(ax, tag, (ylabels or {}).get(tag, tag), xlabel="epoch")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histograms_over_epochs(
+    histograms: dict,
+    tags,
+    xlabels: dict | None = None,
+    title="Histograms over epochs, read back from the event files",
+) -> Figure:
+    """One panel per histogram tag: the distribution at every epoch, overlaid.
+
+    ``histograms`` maps tags to ``(steps, buckets)`` for one run (for example
+    ``read_event_files(log_dir)["histograms"]["train"]``, see
+    :func:`course.monitoring.read_event_files`); each bucket array has the
+    columns left edge, right edge, count. Every epoch is a curve of the density
+    (count / (total count x bucket width)), so epochs whose buckets differ in
+    width stay comparable; the colour goes from dark (first epoch) to light
+    (last), as in TensorBoard's overlay view. Introduced in
+    ``08_tensorflow_debugging_tools.ipynb``.
+
+    Args:
+        histograms: ``{tag: (steps, buckets)}``.
+        tags: the tags to plot, one panel each.
+        xlabels: ``{tag: x-axis label with units}``; a tag not in it is its own
+            label. Defaults to ``None``.
+        title: the figure's title.
+    """
+    tags = list(tags)
+    ncols = min(len(tags), 2)
+    nrows = math.ceil(len(tags) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(5.5 * ncols, 3.4 * nrows), squeeze=False
+    )
+    for ax in axes.flat[len(tags) :]:
+        ax.axis("off")
+    for ax, tag in zip(axes.flat, tags):
+        steps, buckets = histograms[tag]
+        colors = plt.cm.viridis(np.linspace(0, 0.9, len(steps)))
+        for color, step, b in zip(colors, steps, buckets):
+            b = np.asarray(b, dtype=np.float64)
+            width = b[:, 1] - b[:, 0]
+            width = np.where(width > 0, width, 1.0)
+            density = b[:, 2] / max(b[:, 2].sum(), 1.0) / width
+            centre = (b[:, 0] + b[:, 1]) / 2
+            ax.plot(centre, density, color=color, lw=1.4, label=f"epoch {step + 1}")
+        _decorate(
+            ax,
+            tag,
+            "density (share per unit of value)",
+            xlabel=(xlabels or {}).get(tag, tag),
+        )
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_update_ratios(
+    runs: dict,
+    reference: float = 1e-3,
+    title="Update-to-weight ratio per step",
+) -> Figure:
+    """One panel per run: every kernel's update-to-weight ratio, step by step.
+
+    ``runs`` maps a label (for example a learning rate) to a
+    :class:`course.monitoring.UpdateRatioMonitor` after ``fit`` (or to anything
+    with its ``steps`` and ``history`` attributes). The y axis is logarithmic and
+    shared by the panels, with a dashed line at ``reference`` (CS231n's rule of
+    thumb, about 1e-3); a ratio of exactly 0 (a kernel that did not move) cannot
+    be drawn on it and is left out. Introduced in
+    ``08_tensorflow_debugging_tools.ipynb``.
+
+    Args:
+        runs: ``{label: monitor}``.
+        reference: where to draw the rule of thumb. Defaults to ``1e-3``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    fig, axes = plt.subplots(
+        1, len(runs), figsize=(4.6 * len(runs), 3.9), squeeze=False, sharey=True
+    )
+    for ax, (label, monitor) in zip(axes.flat, runs.items()):
+        steps = np.asarray(monitor.steps) + 1
+        for name, ratios in monitor.history.items():
+            r = np.asarray(ratios, dtype=np.float64)
+            ax.plot(steps, np.where(r > 0, r, np.nan), lw=1.2, label=name)
+        ax.axhline(reference, color="gray", ls="--", lw=1, label=f"{reference:g}")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+        ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        _decorate(
+            ax,
+            label,
+            "||W_after - W_before|| / ||W_before||",
+            xlabel="training step (one mini-batch)",
+        )
+    for ax in axes.flat[1:]:
+        ax.set_ylabel("")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+_METRIC_LABELS = {
+    "loss": "training loss (cross-entropy, nats)",
+    "val_loss": "validation loss (cross-entropy, nats)",
+    "accuracy": "training accuracy (fraction)",
+    "val_accuracy": "validation accuracy (fraction)",
+}
+
+
+def plot_metric_curves_by_seed(
+    results: dict,
+    metrics=("loss", "val_accuracy"),
+    title="Training curves over seeds",
+) -> Figure:
+    """One panel per metric: every seed's curve (thin) and their mean (thick).
+
+    ``results`` maps a label to ``[history dict of each seed]`` (what
+    :func:`course.architectures.train_over_seeds` returns first); each label has
+    one colour. Epochs count from 1 on an integer axis; an accuracy panel spans
+    0 to 1 with chance for ten classes (0.1) dashed. Introduced in
+    ``07_normalization_residuals_and_stable_losses.ipynb``.
+
+    Args:
+        results: ``{label: [history, ...]}``.
+        metrics: the history keys to plot, one panel each. Defaults to
+            ``("loss", "val_accuracy")``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(6 * len(metrics), 4.2), squeeze=False
+    )
+    for ax, metric in zip(axes.flat, metrics):
+        for k, (label, histories) in enumerate(results.items()):
+            curves = np.array([h[metric] for h in histories], dtype=np.float64)
+            epochs = np.arange(1, curves.shape[1] + 1)
+            for curve in curves:
+                ax.plot(epochs, curve, color=f"C{k}", lw=0.8, alpha=0.35)
+            ax.plot(
+                epochs,
+                curves.mean(axis=0),
+                color=f"C{k}",
+                lw=2,
+                marker="o",
+                label=f"{label} (mean of {len(curves)} seeds)",
+            )
+        if "accuracy" in metric:
+            ax.axhline(0.1, color="gray", ls="--", lw=1, label="chance (0.1)")
+            ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ylabel = _METRIC_LABELS.get(metric, metric)
+        _decorate(ax, ylabel.split(" (")[0].capitalize(), ylabel)
+    fig.suptitle(title + " (thin: one seed; thick: mean)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_overfitting_curves(history: dict, title="A model that overfits") -> Figure:
+    """Training and validation loss and accuracy per epoch, the gap between them shaded.
+
+    ``history`` is a ``History.history`` dict with the keys that
+    :class:`course.regularization.DataLossMonitor` logs (``train_data_loss``,
+    ``val_data_loss``, ``train_data_accuracy``, ``val_data_accuracy``: both sets
+    measured in inference mode, without a regularisation penalty). The left
+    panel shades the loss gap and marks the epoch of the lowest validation loss;
+    the right panel does the same for accuracy. Introduced in
+    ``06_remedies_for_overfitting.ipynb``.
+
+    Args:
+        history: one run's history dict.
+        title: the figure's title. Defaults to ``"A model that overfits"``.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    epochs = np.arange(1, len(history["val_data_loss"]) + 1)
+    best = int(np.argmin(history["val_data_loss"])) + 1
+    for ax, kind, unit in (
+        (axes[0], "loss", "cross-entropy, nats"),
+        (axes[1], "accuracy", "fraction"),
+    ):
+        train = np.asarray(history[f"train_data_{kind}"], dtype=np.float64)
+        val = np.asarray(history[f"val_data_{kind}"], dtype=np.float64)
+        ax.plot(epochs, train, "o-", color="C0", label=f"training {kind}")
+        ax.plot(epochs, val, "o-", color="C1", label=f"validation {kind}")
+        ax.fill_between(epochs, train, val, color="C3", alpha=0.15, label="gap")
+        ax.axvline(
+            best,
+            color="gray",
+            ls="--",
+            lw=1,
+            label=f"lowest validation loss (epoch {best})",
+        )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(ax, kind, f"{kind} ({unit})")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gap_by_epoch(
+    results: dict, baseline: str = "baseline", title="Each remedy against the baseline"
+) -> Figure:
+    """For every remedy: its train-validation gap and validation loss per epoch.
+
+    ``results`` maps a label to ``[history dict of each seed]`` with the keys of
+    :class:`course.regularization.DataLossMonitor`. One column per label other
+    than ``baseline``; the top row shows the gap (validation minus training data
+    loss), the bottom row the validation data loss, each remedy in colour over
+    the baseline in grey: thin lines are seeds, thick lines their mean over the
+    seeds still training at that epoch (a run that stopped early ends early,
+    with a cross). Rows share their y-axis, so the panels compare at a glance.
+    Introduced in ``06_remedies_for_overfitting.ipynb``.
+
+    Args:
+        results: ``{label: [history, ...]}``, the baseline's included.
+        baseline: the label drawn in grey in every panel. Defaults to
+            ``"baseline"``.
+        title: the figure's title.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    remedies = [label for label in results if label != baseline]
+    fig, axes = plt.subplots(
+        2,
+        len(remedies),
+        figsize=(3.4 * len(remedies), 6.4),
+        squeeze=False,
+        sharey="row",
+        sharex=True,
+    )
+    rows = (
+        ("gap", "val - train loss (nats)"),
+        ("val_data_loss", "validation loss (nats)"),
+    )
+
+    def curves(histories, key):
+        if key == "gap":
+            return [
+                np.subtract(h["val_data_loss"], h["train_data_loss"]) for h in histories
+            ]
+        return [np.asarray(h[key], dtype=np.float64) for h in histories]
+
+    def draw(ax, histories, key, color, label):
+        runs = curves(histories, key)
+        longest = max(len(r) for r in runs)
+        for r in runs:
+            ax.plot(np.arange(1, len(r) + 1), r, color=color, lw=0.7, alpha=0.4)
+            if len(r) < longest:
+                ax.plot(len(r), r[-1], "x", color=color, ms=6)
+        mean = [np.mean([r[e] for r in runs if len(r) > e]) for e in range(longest)]
+        ax.plot(np.arange(1, longest + 1), mean, color=color, lw=2, label=label)
+
+    for col, remedy in enumerate(remedies):
+        for row, (key, ylabel) in enumerate(rows):
+            ax = axes[row, col]
+            draw(ax, results[baseline], key, "gray", baseline)
+            draw(ax, results[remedy], key, f"C{col}", remedy)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            _decorate(
+                ax,
+                remedy if row == 0 else "",
+                ylabel if col == 0 else "",
+                xlabel="epoch" if row == 1 else "",
+            )
+    fig.suptitle(title + f" (thin: one seed; thick: mean of {len(results[baseline])})")
+    fig.tight_layout()
+    return fig

@@ -26,6 +26,10 @@ MODULES = [
     "course.callbacks",
     "course.lr",
     "course.plots",
+    "course.data_checks",
+    "course.regularization",
+    "course.architectures",
+    "course.monitoring",
 ]
 INTRODUCED = re.compile(r"Introduced\s+in\s+``(\d\d_\w+\.ipynb)``")
 USED_BY = re.compile(r"Used\s+by\s+``(\w+)``")
