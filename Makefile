@@ -42,8 +42,8 @@ venv-check:
 sysdeps:  ## install missing Debian packages (Fashion-MNIST data)
 	@scripts/install-system-deps.sh
 
-sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL, browser
-	@scripts/install-system-deps.sh bubblewrap postgresql chromium
+sysdeps-test:  ## Debian packages the tests need: grading sandbox, PostgreSQL, browser, ACLs (hub)
+	@scripts/install-system-deps.sh bubblewrap postgresql chromium acl
 
 setup: venv-check sysdeps $(STAMP)  ## create .venv and install the course (idempotent)
 

@@ -55,7 +55,21 @@ def _plain(tmp: Path, notebook: str, n: int, env: dict) -> float:
     """Seconds for stock ``nbgrader autograde`` of ``n`` submissions: nbgrader's
     own ``Execute`` in an ordinary kernel, hidden tests in it (no sandbox, no
     trusted checks): what grading costs without this course's protections."""
+    import nbformat
+
+    from autograder.config import load
+
     root = scratch_course(tmp / "plain", notebook, n)
+    # Like for like: the cells the course does not run when grading
+    # (CourseGrading.skip_cells) are not run by the baseline either (nbgrader
+    # restores locked cells from the source, so they are emptied there).
+    skip = set(load(ROOT).skip_cells.get(Path(notebook).stem, []))
+    path = root / "source" / ASSIGNMENT / notebook
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in skip:
+            cell.source = "pass  # not run when grading"
+    nbformat.write(nb, path)
     with open(root / "nbgrader_config.py", "a") as config:
         config.write(
             "\nfrom nbgrader.preprocessors import Execute as _StockExecute\n"
