@@ -346,6 +346,12 @@ def record_zero(settings: Settings, outcome: Outcome) -> None:
         for grade in nb.grades:
             if grade.cell.cell_type == "code":
                 grade.auto_score = 0.0
+            elif outcome.status in ("missing", "invalid"):
+                # Nothing to grade by hand in a notebook never handed in (or
+                # unreadable): its written answers score 0 instead of waiting
+                # in Manual Grading forever (and holding back every export).
+                grade.manual_score = 0.0
+                grade.needs_manual_grade = False
         for comment in nb.comments:
             comment.auto_comment = f"Not graded: {outcome.reason}"
         gb.db.commit()

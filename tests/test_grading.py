@@ -328,10 +328,15 @@ def test_manual_grading_then_table_csv_and_feedback_agree(course):
     assert pending.returncode != 0 and not (root / "canvas.csv").exists()
     assert b"still to grade by hand" in pending.stdout + pending.stderr
 
+    # A fixture hands in one notebook: the written answers of the two it did
+    # not hand in are 0, not pending (the driver's "missing" outcome).
+    assert before["ex2_off_by_one"]["pending"] == 1
+
     graded = grade_written_demo(db_url, root=root)
     assert any(line.startswith("reference:") for line in graded)
     rows = {row["student"]: row for row in grade_table(db_url)}
     assert rows["reference"]["pending"] == 0
+    assert all(row["pending"] == 0 for row in rows.values()), rows
     assert rows["reference"]["total"] == rows["reference"]["max"] > 0
     assert rows["blank"]["total"] == 0
 
