@@ -181,13 +181,29 @@ def copy_small_file(src: Path, dest: Path, limit: int = 4096) -> bool:
     return True
 
 
+#: Failures graded once more before they cost points: a kernel that died or
+#: stopped answering may have met a passing problem of the machine; a submission
+#: that kills its kernel itself fails the second time too.
+RETRY_REASONS = ("the kernel died", "the kernel stopped responding")
+
+
 def grade_notebook(student: str, notebook: str, settings: Settings) -> Outcome:
     """Dask task: autograde one notebook of one student; return its Outcome.
 
     The notebook is checked first; a valid one is staged alone into a private
     nbgrader ``submitted`` folder and autograded into a private ``autograded``
-    folder, then moved into ``autograded/<student>/debugging_nn/``.
+    folder, then moved into ``autograded/<student>/debugging_nn/``. A dead or
+    unresponsive kernel is given a second run (``RETRY_REASONS``).
     """
+    outcome = _grade_once(student, notebook, settings)
+    if outcome.status == "failed" and outcome.reason.startswith(RETRY_REASONS):
+        first = outcome.reason
+        outcome = _grade_once(student, notebook, settings)
+        outcome.flags = [*outcome.flags, f"graded twice: the first run said {first!r}"]
+    return outcome
+
+
+def _grade_once(student: str, notebook: str, settings: Settings) -> Outcome:
     root = Path(settings.root)
     start = time.perf_counter()
     assignment = settings.assignment
