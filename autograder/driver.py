@@ -362,6 +362,7 @@ def record_zero(settings: Settings, outcome: Outcome) -> None:
         for grade in nb.grades:
             if grade.cell.cell_type == "code":
                 grade.auto_score = 0.0
+                grade.needs_manual_grade = False  # as nbgrader leaves a graded cell
             elif outcome.status in ("missing", "invalid"):
                 # Nothing to grade by hand in a notebook never handed in (or
                 # unreadable): its written answers score 0 instead of waiting

@@ -121,3 +121,22 @@ def test_the_course_config_uses_the_late_plugin():
 
     cfg = read_config(ROOT)
     assert cfg.AssignLatePenalties.plugin_class == "autograder.late.PerDayLate"
+
+
+def test_a_notebook_never_handed_in_holds_back_no_export(gradebook):
+    """The driver's 0 for a missing notebook leaves nothing pending: its code and
+    written grades are final, so an LMS export goes through."""
+    from autograder import driver
+
+    tmp, url = gradebook
+    (tmp / "nbgrader_config.py").write_text('c = get_config()\n')
+    with Gradebook(url) as gb:
+        gb.add_submission("hw", "bob")
+    settings = driver.Settings(root=str(tmp), db_url=url, assignment="hw")
+    outcome = driver.Outcome("bob", "nb", "missing", "nb.ipynb was not submitted")
+    driver.record_zero(settings, outcome)
+    _grade_written(url)
+    with Gradebook(url) as gb:
+        assert not gb.find_submission("hw", "bob").needs_manual_grade
+        _, rows, _ = LMSExport().rows(gb)
+    assert {r["student"].id: r["hw"] for r in rows} == {"ann": 4.0, "bob": 0.0}
