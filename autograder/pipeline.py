@@ -151,7 +151,9 @@ def format_table(rows: list[dict]) -> str:
     if not rows:
         return "no graded submissions"
     columns = [k for k in rows[0] if k not in ("student",)]
-    short = {c: re.sub(r"^0(\d)_exercise_.*", r"ex\1", c) for c in columns}
+    # "10_exercise_fix_broken_model" -> "ex10": the notebook's number, as in the
+    # README's table, keeps the columns narrow whatever the numbering.
+    short = {c: re.sub(r"^(\d+)_exercise_.*", r"ex\1", c) for c in columns}
     width = dict.fromkeys(columns, 9)
     name = max(16, *(len(row["student"]) + 1 for row in rows))
     header = f"{'student':<{name}}" + "".join(
