@@ -39,7 +39,7 @@ EXERCISE_GLOB = "*_exercise_*"
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True, **kwargs):
     """Run ``nbgrader`` from this environment with TensorFlow's log silenced."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-m", "autograder.nbgrader_cli", *args]
     return subprocess.run(cmd, cwd=cwd, env=env, check=check, **kwargs)
 
 
