@@ -39,6 +39,11 @@ EXERCISE_GLOB = "*_exercise_*"
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True, **kwargs):
     """Run ``nbgrader`` from this environment with TensorFlow's log silenced."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    # autograder.nbgrader_cli, and the autograder.* classes nbgrader_config.py
+    # names, come from this checkout, whatever folder nbgrader runs in.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     cmd = [sys.executable, "-m", "autograder.nbgrader_cli", *args]
     return subprocess.run(cmd, cwd=cwd, env=env, check=check, **kwargs)
 
