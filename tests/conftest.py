@@ -29,3 +29,12 @@ def tiny_data():
     for c in range(10):
         x[y == c, 70 * c : 70 * (c + 1)] += 0.5
     return x, y.astype("int64")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (``tests/chromium.py``), one per test module."""
+    from tests.chromium import launched
+
+    with launched() as chromium:
+        yield chromium

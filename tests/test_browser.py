@@ -26,25 +26,14 @@ from pathlib import Path
 import pytest
 
 from autograder.pipeline import ASSIGNMENT
+from tests.chromium import SHOTS
 from tests.submissions import RELEASE, ROOT, SOURCE
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "screenshots"))
 NOTEBOOK = "11_exercise_lr_warmup.ipynb"
 TOKEN = "course-browser-test"
 RAN = re.compile(r"\[(\d+)\]:")
-# Chromium as root, headless, on a machine without internet (no background calls).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # User settings: no "Would you like to get notified about Jupyter news?" pop-up.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
@@ -138,20 +127,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} not found: `make sysdeps-test` installs Debian's chromium"
-    )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

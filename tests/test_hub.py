@@ -45,6 +45,7 @@ import nbformat
 import pytest
 import requests
 
+from tests.chromium import CHROMIUM, SHOTS
 from tests.submissions import ROOT, reference_sources, substitute_cells
 
 pytestmark = pytest.mark.slow
@@ -53,8 +54,6 @@ HUB = ROOT / "hub"
 ASSIGNMENT = "debugging_nn"
 COURSE_ID = "debugging-nn"
 NOTEBOOK = "11_exercise_lr_warmup"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "screenshots"))
 SETUP_PYTHON = "/usr/bin/python3"
 PREFIX = Path(os.environ.get("HUB_PREFIX", "/opt/debugging-nn-hub"))
 VENV_BIN = PREFIX / "venv" / "bin"
@@ -66,16 +65,6 @@ ROSTER = {
 }
 INSTRUCTOR = ROSTER["instructors"][0]
 S1, S2, S3 = ROSTER["students"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -288,17 +277,6 @@ def hub(tmp_path_factory):
         if os.environ.get("HUB_TEST_KEEP_LOG"):
             shutil.copy(log_path, os.environ["HUB_TEST_KEEP_LOG"])
         _setup("remove", env=env)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -230,27 +230,20 @@ def test_open_command_serves_the_notebooks_as_root_too(kit, tmp_path):
 def _student_tools(url: str) -> tuple[str, bool]:
     """(the text of JupyterLab's menu bar and Nbgrader menu, whether the open
     notebook's toolbar has nbgrader's Validate button), in Debian's Chromium."""
-    from playwright.sync_api import sync_playwright
+    from tests.chromium import launched
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-            toolbar = page.locator(".jp-NotebookPanel:visible .jp-Toolbar")
-            validate = toolbar.get_by_text("Validate", exact=True)
-            validate.wait_for()
-            menu = page.locator("#jp-menu-panel").inner_text()
-            nbgrader = page.get_by_role("menuitem", name="Nbgrader", exact=True)
-            if nbgrader.count():
-                nbgrader.click()
-                menu += "\n" + page.locator(".lm-Menu-content").last.inner_text()
-                page.keyboard.press("Escape")
-            return menu, validate.count() > 0
-        finally:
-            browser.close()
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+        toolbar = page.locator(".jp-NotebookPanel:visible .jp-Toolbar")
+        validate = toolbar.get_by_text("Validate", exact=True)
+        validate.wait_for()
+        menu = page.locator("#jp-menu-panel").inner_text()
+        nbgrader = page.get_by_role("menuitem", name="Nbgrader", exact=True)
+        if nbgrader.count():
+            nbgrader.click()
+            menu += "\n" + page.locator(".lm-Menu-content").last.inner_text()
+            page.keyboard.press("Escape")
+        return menu, validate.count() > 0
